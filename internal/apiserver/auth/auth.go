@@ -52,4 +52,3 @@ func writeUnauthorized(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusUnauthorized)
 	_, _ = w.Write(append(body, '\n'))
 }
-
