@@ -1,0 +1,233 @@
+// Package bolt is kjet's embedded, durable storage.Interface: a single bbolt file
+// (state.db in the data dir) behind the shared in-memory index.
+//
+// Every key's value is kept in memory, so reads and watches never touch the disk. Writes
+// go through one group-commit loop: concurrent writers are checked against the index,
+// given consecutive revisions, written in one bbolt transaction and fsynced together;
+// each writer is answered only after that fsync, and only then do readers and watchers
+// see the change. The file holds each key with a 16-byte header (CreateRevision and
+// ModRevision) and the store-wide revision, which every transaction (deletes included)
+// advances, so revisions never go backwards across restarts. After a restart the watch
+// history starts empty at the stored revision.
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/kjet-dev/kjet/internal/storage"
+	"github.com/kjet-dev/kjet/internal/storage/internal/kvindex"
+)
+
+// Options tunes a Store. The zero value gives the defaults.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the file lock
+	// before failing. Default 1s.
+	LockTimeout time.Duration
+	// MaxBatch caps how many writes go into one transaction. Default 1,000.
+	MaxBatch int
+	// WatchHistory is how many recent events are kept for watches from a past revision
+	// (the history is not persisted). Default 10,000.
+	WatchHistory int
+	// WatchBuffer is how many events a watcher may fall behind before its watch is
+	// closed. Default 1,000.
+	WatchBuffer int
+}
+
+// Defaults for Options.
+const (
+	DefaultLockTimeout = time.Second
+	DefaultMaxBatch    = 1000
+)
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	return o
+}
+
+// ErrLocked is returned (wrapped) by Open when another process holds the database.
+var ErrLocked = errors.New("bolt: database is locked by another process")
+
+// Bucket and key names in the file.
+var (
+	bucketKeys = []byte("keys")
+	bucketMeta = []byte("meta")
+	metaRev    = []byte("revision")
+)
+
+// headerSize is the size of the per-key header: CreateRevision then ModRevision, both
+// big-endian uint64.
+const headerSize = 16
+
+// Store is a bbolt-backed storage.Interface. It is safe for concurrent use.
+type Store struct {
+	path string
+	opts Options
+	db   *bbolt.DB
+	idx  *kvindex.Index
+
+	requests chan *request
+	// stop ends the commit loop; done is closed when it has returned.
+	stop context.CancelFunc
+	done chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ storage.Interface = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and loads it into memory. It
+// fails with ErrLocked (wrapped) if another process has it open.
+func Open(path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:      opts.LockTimeout,
+		FreelistType: bbolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("opening %s: waited %s: %w", path, opts.LockTimeout, ErrLocked)
+		}
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	s := &Store{
+		path: path,
+		opts: opts,
+		db:   db,
+		idx: kvindex.New(kvindex.Options{
+			WatchHistory: opts.WatchHistory,
+			WatchBuffer:  opts.WatchBuffer,
+		}),
+		requests: make(chan *request, opts.MaxBatch),
+		done:     make(chan struct{}),
+	}
+	if err := s.load(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	go s.commitLoop(ctx)
+	return s, nil
+}
+
+// load creates the buckets if needed and fills the index from the file.
+func (s *Store) load() error {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketKeys, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("initialising %s: %w", s.path, err)
+	}
+	return s.db.View(func(tx *bbolt.Tx) error {
+		var rev int64
+		if v := tx.Bucket(bucketMeta).Get(metaRev); v != nil {
+			if len(v) != 8 {
+				return fmt.Errorf("loading %s: stored revision has %d bytes, want 8", s.path, len(v))
+			}
+			rev = int64(binary.BigEndian.Uint64(v))
+		}
+		return s.idx.Restore(rev, func(put func(storage.KeyValue)) error {
+			return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
+				kv, err := decode(k, v)
+				if err != nil {
+					return fmt.Errorf("loading %s: %w", s.path, err)
+				}
+				put(kv)
+				return nil
+			})
+		})
+	})
+}
+
+// encode lays out a key's stored value: header then value.
+func encode(kv storage.KeyValue) []byte {
+	buf := make([]byte, headerSize+len(kv.Value))
+	binary.BigEndian.PutUint64(buf[0:8], uint64(kv.CreateRevision))
+	binary.BigEndian.PutUint64(buf[8:16], uint64(kv.ModRevision))
+	copy(buf[headerSize:], kv.Value)
+	return buf
+}
+
+// decode copies a stored key out of bbolt's memory map.
+func decode(k, v []byte) (storage.KeyValue, error) {
+	if len(v) < headerSize {
+		return storage.KeyValue{}, fmt.Errorf("key %q: stored value has %d bytes, shorter than its header", k, len(v))
+	}
+	return storage.KeyValue{
+		Key:            string(k),
+		Value:          append(make([]byte, 0, len(v)-headerSize), v[headerSize:]...),
+		CreateRevision: int64(binary.BigEndian.Uint64(v[0:8])),
+		ModRevision:    int64(binary.BigEndian.Uint64(v[8:16])),
+	}, nil
+}
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Get implements storage.Reader.
+func (s *Store) Get(ctx context.Context, key string) (storage.KeyValue, error) {
+	return s.idx.Get(ctx, key)
+}
+
+// List implements storage.Reader.
+func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (storage.ListResult, error) {
+	return s.idx.List(ctx, prefix, opts)
+}
+
+// Revision implements storage.Reader.
+func (s *Store) Revision() int64 { return s.idx.Revision() }
+
+// Watch implements storage.Watcher.
+func (s *Store) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan storage.Event, error) {
+	return s.idx.Watch(ctx, prefix, afterRevision)
+}
+
+// Create implements storage.Writer.
+func (s *Store) Create(ctx context.Context, key string, value []byte) (int64, error) {
+	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpCreate, Key: key, Value: value})
+	return ev.KV.ModRevision, err
+}
+
+// Update implements storage.Writer.
+func (s *Store) Update(ctx context.Context, key string, value []byte, expectedRevision int64) (int64, error) {
+	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpUpdate, Key: key, Value: value, ExpectedRevision: expectedRevision})
+	return ev.KV.ModRevision, err
+}
+
+// Delete implements storage.Writer.
+func (s *Store) Delete(ctx context.Context, key string, expectedRevision int64) (storage.KeyValue, error) {
+	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpDelete, Key: key, ExpectedRevision: expectedRevision})
+	return ev.KV, err
+}
+
+// Close stops the commit loop (writes still queued fail with storage.ErrClosed), closes
+// every watch and closes the file.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.stop()
+		<-s.done
+		s.idx.Close()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("closing %s: %w", s.path, err)
+		}
+	})
+	return s.closeErr
+}
