@@ -405,4 +405,3 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, pod *corev1.Pod, msg 
 	}
 	return nil
 }
-
