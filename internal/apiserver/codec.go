@@ -1,0 +1,332 @@
+package apiserver
+
+import (
+	"bytes"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
+	clientscheme "k8s.io/client-go/kubernetes/scheme"
+)
+
+// Media types the server speaks.
+const (
+	mediaJSON     = "application/json"
+	mediaYAML     = "application/yaml"
+	mediaProtobuf = "application/vnd.kubernetes.protobuf"
+)
+
+// codecs bundles the scheme and the serializers built from it. It is immutable after
+// newCodecs and shared by every request.
+type codecs struct {
+	scheme *runtime.Scheme
+	// json and prettyJSON encode responses; storageJSON encodes and decodes stored values.
+	json       *json.Serializer
+	prettyJSON *json.Serializer
+	yaml       *json.Serializer
+	protobuf   *protobuf.Serializer
+	// decoders are the request-body decoders by media type.
+	decoders map[string]bodyDecoders
+}
+
+// bodyDecoders are the lenient and strict decoders of one media type.
+type bodyDecoders struct {
+	lenient, strict runtime.Decoder
+}
+
+func newCodecs() (*codecs, error) {
+	scheme := runtime.NewScheme()
+	if err := clientscheme.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("adding client-go types to the scheme: %w", err)
+	}
+	if err := metav1.AddMetaToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("adding meta.k8s.io types to the scheme: %w", err)
+	}
+	if err := apidiscoveryv2.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("adding apidiscovery types to the scheme: %w", err)
+	}
+	metav1.AddToGroupVersion(scheme, apidiscoveryv2.SchemeGroupVersion)
+	c := &codecs{
+		scheme:     scheme,
+		json:       json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{}),
+		prettyJSON: json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Pretty: true}),
+		yaml:       json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Yaml: true}),
+		protobuf:   protobuf.NewSerializer(scheme, scheme),
+	}
+	c.decoders = map[string]bodyDecoders{
+		mediaJSON: {
+			lenient: c.json,
+			strict:  json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Strict: true}),
+		},
+		mediaYAML: {
+			lenient: c.yaml,
+			strict:  json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Yaml: true, Strict: true}),
+		},
+		mediaProtobuf: {lenient: c.protobuf, strict: c.protobuf},
+	}
+	return c, nil
+}
+
+// encodeStorage encodes obj for storage, without its resourceVersion.
+func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) ([]byte, error) {
+	accessor, err := metaAccessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	rv := accessor.GetResourceVersion()
+	accessor.SetResourceVersion("")
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	var buf bytes.Buffer
+	err = c.json.Encode(obj, &buf)
+	accessor.SetResourceVersion(rv)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", gvk.Kind, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeStorage decodes a stored value into into (an empty object of the resource's type).
+func (c *codecs) decodeStorage(data []byte, into runtime.Object) error {
+	obj, _, err := c.json.Decode(data, nil, into)
+	if err != nil {
+		return fmt.Errorf("decoding stored object: %w", err)
+	}
+	if obj != into {
+		return fmt.Errorf("decoding stored object: got %T, want %T", obj, into)
+	}
+	return nil
+}
+
+// fieldValidation is the request's fieldValidation directive.
+type fieldValidation string
+
+const (
+	validationStrict fieldValidation = "Strict"
+	validationWarn   fieldValidation = "Warn"
+	validationIgnore fieldValidation = "Ignore"
+)
+
+func parseFieldValidation(r *http.Request) (fieldValidation, error) {
+	switch v := r.URL.Query().Get("fieldValidation"); v {
+	case "", string(validationWarn):
+		return validationWarn, nil
+	case string(validationStrict):
+		return validationStrict, nil
+	case string(validationIgnore):
+		return validationIgnore, nil
+	default:
+		return "", apierrors.NewBadRequest(fmt.Sprintf("fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\", got %q", v))
+	}
+}
+
+// requestMediaType returns the media type of the request body (default JSON).
+func requestMediaType(r *http.Request) string {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return mediaJSON
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct
+	}
+	return mt
+}
+
+// decodeBody decodes a create/update body into into, honouring fieldValidation. It
+// returns the warnings to send (Warn mode) and a Status error for bad input.
+func (c *codecs) decodeBody(body []byte, mediaType string, validation fieldValidation, res *resource, into runtime.Object) ([]string, error) {
+	decoders, ok := c.decoders[mediaType]
+	if !ok {
+		return nil, unsupportedMediaType(mediaType)
+	}
+	decoder := decoders.lenient
+	if validation != validationIgnore {
+		decoder = decoders.strict
+	}
+	gvk := res.gvk
+	obj, got, err := decoder.Decode(body, &gvk, into)
+	var warnings []string
+	if err != nil {
+		if strictErr, isStrict := runtime.AsStrictDecodingError(err); isStrict && obj != nil {
+			if validation == validationStrict {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvkKind(got, res), gvkVersion(got, res), res.Kind, err))
+			}
+			for _, e := range strictErr.Errors() {
+				warnings = append(warnings, e.Error())
+			}
+		} else {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", gvkKind(got, res), gvkVersion(got, res), res.Kind, err))
+		}
+	}
+	if got != nil && (got.Kind != res.Kind || got.GroupVersion() != res.gvk.GroupVersion()) {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", got.GroupVersion(), res.gvk.GroupVersion()))
+	}
+	if obj != into {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("decoded %T, want %T", obj, into))
+	}
+	return warnings, nil
+}
+
+// decodeAny decodes a body of a type other than the resource's (Binding, Eviction,
+// DeleteOptions); gvk is the default when the body names none.
+func (c *codecs) decodeAny(body []byte, mediaType string, gvk schema.GroupVersionKind) (runtime.Object, error) {
+	decoders, ok := c.decoders[mediaType]
+	if !ok {
+		return nil, unsupportedMediaType(mediaType)
+	}
+	obj, _, err := decoders.lenient.Decode(body, &gvk, nil)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("decoding %s: %v", gvk.Kind, err))
+	}
+	return obj, nil
+}
+
+func unsupportedMediaType(mediaType string) error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusUnsupportedMediaType,
+		Reason:  metav1.StatusReasonUnsupportedMediaType,
+		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s", strings.Join(acceptedMediaTypes, ", ")),
+	}}
+}
+
+var acceptedMediaTypes = []string{mediaJSON, mediaYAML, mediaProtobuf}
+
+func gvkKind(got *schema.GroupVersionKind, res *resource) string {
+	if got != nil && got.Kind != "" {
+		return got.Kind
+	}
+	return res.Kind
+}
+
+func gvkVersion(got *schema.GroupVersionKind, res *resource) string {
+	if got != nil && got.Version != "" {
+		return got.Version
+	}
+	return res.gvk.Version
+}
+
+// acceptKind is what the client asked to receive.
+type acceptKind int
+
+const (
+	acceptObject acceptKind = iota
+	acceptTable
+	acceptPartialMetadata
+	acceptDiscoveryAggregated
+)
+
+// negotiated is the outcome of Accept negotiation.
+type negotiated struct {
+	kind      acceptKind
+	mediaType string // mediaJSON, mediaYAML or mediaProtobuf
+}
+
+// negotiate parses the Accept header and picks the first entry the server can serve.
+func negotiate(r *http.Request) negotiated {
+	accept := r.Header.Get("Accept")
+	if accept == "" {
+		return negotiated{mediaType: mediaJSON}
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		as := params["as"]
+		switch mt {
+		case mediaJSON, mediaYAML, mediaProtobuf, "*/*", "application/*":
+		default:
+			continue
+		}
+		if mt == "*/*" || mt == "application/*" {
+			mt = mediaJSON
+		}
+		switch {
+		case as == "":
+			return negotiated{kind: acceptObject, mediaType: mt}
+		case as == "Table" && params["g"] == "meta.k8s.io" && (params["v"] == "v1" || params["v"] == "v1beta1") && mt == mediaJSON:
+			return negotiated{kind: acceptTable, mediaType: mediaJSON}
+		case (as == "PartialObjectMetadata" || as == "PartialObjectMetadataList") && params["g"] == "meta.k8s.io" && params["v"] == "v1":
+			return negotiated{kind: acceptPartialMetadata, mediaType: mt}
+		case as == "APIGroupDiscoveryList" && params["g"] == "apidiscovery.k8s.io" && params["v"] == "v2" && mt == mediaJSON:
+			return negotiated{kind: acceptDiscoveryAggregated, mediaType: mediaJSON}
+		}
+	}
+	return negotiated{mediaType: mediaJSON}
+}
+
+// writeObject encodes obj (whose apiVersion/kind must be set) with status code.
+func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object, mediaType string) {
+	var buf bytes.Buffer
+	contentType := mediaType
+	var err error
+	switch mediaType {
+	case mediaProtobuf:
+		if _, isProto := obj.(interface{ Marshal() ([]byte, error) }); isProto {
+			err = s.codecs.protobuf.Encode(obj, &buf)
+		} else {
+			contentType = mediaJSON
+			err = s.codecs.json.Encode(obj, &buf)
+		}
+	case mediaYAML:
+		err = s.codecs.yaml.Encode(obj, &buf)
+	default:
+		contentType = mediaJSON
+		if isPretty(r) {
+			err = s.codecs.prettyJSON.Encode(obj, &buf)
+		} else {
+			err = s.codecs.json.Encode(obj, &buf)
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, apierrors.NewInternalError(fmt.Errorf("encoding response: %w", err)))
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func isPretty(r *http.Request) bool {
+	v := r.URL.Query().Get("pretty")
+	return v == "true" || v == "1"
+}
+
+// writeError writes err as a metav1.Status. Errors that are not API status errors
+// become 500 InternalError.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := apierrors.APIStatus(nil)
+	if st, ok := err.(apierrors.APIStatus); ok {
+		status = st
+	} else {
+		status = apierrors.NewInternalError(err)
+	}
+	st := status.Status()
+	st.Kind = "Status"
+	st.APIVersion = "v1"
+	code := int(st.Code)
+	if code == 0 {
+		code = http.StatusInternalServerError
+	}
+	if code == http.StatusTooManyRequests && st.Details != nil && st.Details.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(st.Details.RetryAfterSeconds))
+	}
+	s.writeObject(w, r, code, &st, mediaJSON)
+}
+
+// addWarnings sends Warning headers the way the apiserver does.
+func addWarnings(w http.ResponseWriter, warnings []string) {
+	for _, text := range warnings {
+		escaped := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(text)
+		w.Header().Add("Warning", `299 - "`+escaped+`"`)
+	}
+}

@@ -1,0 +1,188 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2"
+
+	"github.com/kjet-dev/kjet/internal/storage"
+)
+
+// systemManager is the field manager of the server's own writes.
+const systemManager = "kjet-apiserver"
+
+// bootstrapNamespaces exist on every server.
+var bootstrapNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
+
+// Bootstrap creates the namespaces default, kube-system, kube-public and
+// kube-node-lease and a "default" ServiceAccount in each if missing. It is idempotent.
+func (s *Server) Bootstrap(ctx context.Context) error {
+	if s.namespaces == nil {
+		return errors.New("apiserver: bootstrap needs the namespaces resource")
+	}
+	for _, name := range bootstrapNamespaces {
+		ns := s.namespaces.New()
+		accessor, err := metaAccessor(ns)
+		if err != nil {
+			return err
+		}
+		accessor.SetName(name)
+		obj, _, err := s.createObject(ctx, s.namespaces, "", ns, writeOptions{manager: systemManager})
+		if apierrors.IsAlreadyExists(err) {
+			obj, _, err = s.readObject(ctx, s.namespaces, "", name)
+		}
+		if err != nil {
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+		if err := s.ensureDefaultServiceAccount(ctx, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureDefaultServiceAccount creates the "default" ServiceAccount of a namespace
+// (the service account controller's job in Kubernetes).
+func (s *Server) ensureDefaultServiceAccount(ctx context.Context, namespace runtime.Object) error {
+	if s.serviceAccounts == nil {
+		return nil
+	}
+	ns, err := metaAccessor(namespace)
+	if err != nil {
+		return err
+	}
+	if ns.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	sa := s.serviceAccounts.New()
+	accessor, err := metaAccessor(sa)
+	if err != nil {
+		return err
+	}
+	accessor.SetName("default")
+	accessor.SetNamespace(ns.GetName())
+	_, _, err = s.createObject(ctx, s.serviceAccounts, ns.GetName(), sa, writeOptions{manager: systemManager})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default service account of namespace %s: %w", ns.GetName(), err)
+	}
+	return nil
+}
+
+// promptNamespaceFinalization wakes Run after a namespace was marked for deletion.
+func (s *Server) promptNamespaceFinalization() {
+	select {
+	case s.namespaceDeleted <- struct{}{}:
+	default:
+	}
+}
+
+// Run does the server's background work until ctx ends: it empties terminating
+// namespaces and then removes them.
+func (s *Server) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	if s.namespaces == nil {
+		<-ctx.Done()
+		return nil
+	}
+	timer := s.clock.NewTimer(s.opts.NamespaceResyncInterval)
+	defer timer.Stop()
+	for {
+		if err := s.finalizeNamespaces(ctx); err != nil && ctx.Err() == nil {
+			logger.Error(err, "Finalizing terminating namespaces; will retry")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.namespaceDeleted:
+		case <-timer.C():
+			timer.Reset(s.opts.NamespaceResyncInterval)
+		}
+	}
+}
+
+// finalizeNamespaces deletes the content of every terminating namespace and removes
+// the namespaces that are empty.
+func (s *Server) finalizeNamespaces(ctx context.Context) error {
+	everything := selectors{label: labels.Everything(), field: fields.Everything()}
+	namespaces, _, err := s.listAll(ctx, s.namespaces, "", everything)
+	if err != nil {
+		return fmt.Errorf("listing namespaces: %w", err)
+	}
+	var errs []error
+	for _, obj := range namespaces {
+		ns, err := metaAccessor(obj)
+		if err != nil {
+			return err
+		}
+		if ns.GetDeletionTimestamp() == nil {
+			continue
+		}
+		empty, err := s.deleteNamespaceContent(ctx, ns.GetName())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !empty || len(ns.GetFinalizers()) > 0 {
+			continue
+		}
+		rev, err := resourceVersionOf(ns)
+		if err != nil {
+			return err
+		}
+		_, err = s.store.Delete(ctx, s.namespaces.key("", ns.GetName()), rev)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
+			errs = append(errs, fmt.Errorf("removing namespace %s: %w", ns.GetName(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deleteNamespaceContent deletes every object in namespace and reports whether the
+// namespace was already empty.
+func (s *Server) deleteNamespaceContent(ctx context.Context, namespace string) (bool, error) {
+	everything := selectors{label: labels.Everything(), field: fields.Everything()}
+	background := metav1.DeletePropagationBackground
+	empty := true
+	for _, gv := range s.groupVersions {
+		for _, res := range s.sortedResources(gv) {
+			if !res.Namespaced {
+				continue
+			}
+			items, _, err := s.listAll(ctx, res, namespace, everything)
+			if err != nil {
+				return false, fmt.Errorf("listing %s in namespace %s: %w", res.gr, namespace, err)
+			}
+			for _, item := range items {
+				empty = false
+				accessor, err := metaAccessor(item)
+				if err != nil {
+					return false, err
+				}
+				if accessor.GetDeletionTimestamp() != nil {
+					continue
+				}
+				_, err = s.deleteObject(ctx, res, namespace, accessor.GetName(), &metav1.DeleteOptions{PropagationPolicy: &background})
+				if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+					return false, fmt.Errorf("deleting %s %s/%s: %w", res.gr, namespace, accessor.GetName(), err)
+				}
+			}
+		}
+	}
+	return empty, nil
+}
+
+func resourceVersionOf(obj metav1.Object) (int64, error) {
+	var rev int64
+	if _, err := fmt.Sscan(obj.GetResourceVersion(), &rev); err != nil {
+		return 0, fmt.Errorf("resourceVersion %q of %s: %w", obj.GetResourceVersion(), obj.GetName(), err)
+	}
+	return rev, nil
+}

@@ -1,0 +1,421 @@
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/applyconfigurations"
+	"k8s.io/utils/clock"
+
+	"github.com/kjet-dev/kjet/internal/registry"
+	"github.com/kjet-dev/kjet/internal/storage"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Storage keeps every object. Required.
+	Storage storage.Interface
+	// Resources are the resources served. Namespaces must be among them for namespace
+	// checks, Bootstrap and namespace deletion.
+	Resources []registry.Resource
+	// Clock gives the time (creationTimestamp, deletionTimestamp, table ages, watch
+	// timeouts, bookmarks); nil means the real clock.
+	Clock clock.Clock
+	// Pods serves pods/log, exec, attach and portforward; nil makes them answer 503.
+	Pods PodConnector
+	// OpenAPI, when set, is mounted at /openapi/v2 and /openapi/v3 (and below); nil
+	// makes /openapi/* answer 404.
+	OpenAPI http.Handler
+	// Version is served at /version.
+	Version version.Info
+	// BookmarkInterval is how often a watch with allowWatchBookmarks=true gets a
+	// BOOKMARK event. Default 10s.
+	BookmarkInterval time.Duration
+	// NamespaceResyncInterval is how often Run looks at terminating namespaces even
+	// when nothing prompted it. Default 2s.
+	NamespaceResyncInterval time.Duration
+	// DisableManagedFields turns off managedFields tracking on non-apply writes (faster
+	// writes; server-side apply still records its own manager). Default false.
+	DisableManagedFields bool
+}
+
+// PodConnector serves a pod's streaming subresources ("log", "exec", "attach",
+// "portforward"); the API server has already read the pod (so 404s are handled by it).
+type PodConnector interface {
+	ServePodSubresource(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, subresource string)
+}
+
+// Server serves the Kubernetes API over a store. Create it with New.
+type Server struct {
+	opts   Options
+	clock  clock.Clock
+	store  storage.Interface
+	codecs *codecs
+
+	// byGroupVersion maps "group/version" ("v1" for core) to its resources by plural
+	// name. Immutable after New.
+	byGroupVersion map[string]map[string]*resource
+	// groupVersions lists served group versions in discovery order (core first).
+	groupVersions []schema.GroupVersion
+	// namespaces is the namespaces resource, nil if not served.
+	namespaces *resource
+	// serviceAccounts is the serviceaccounts resource, nil if not served.
+	serviceAccounts *resource
+
+	// namespaceDeleted prompts Run to finalize terminating namespaces.
+	namespaceDeleted chan struct{}
+}
+
+// resource is a registry.Resource plus what the server derives from it once.
+type resource struct {
+	registry.Resource
+	gvk       schema.GroupVersionKind
+	listGVK   schema.GroupVersionKind
+	gr        schema.GroupResource
+	keyPrefix string // "/registry/<group or core>/<resource>/"
+	// fieldLabels are the field-selector fields AttrsFunc reports.
+	fieldLabels sets.Set[string]
+	table       registry.TableConvertor
+	// fieldManager and statusFieldManager track managedFields; nil if the type is
+	// unknown to the type converter.
+	fieldManager       *managedfields.FieldManager
+	statusFieldManager *managedfields.FieldManager
+}
+
+// New builds a Server from opts.
+func New(opts Options) (*Server, error) {
+	if opts.Storage == nil {
+		return nil, fmt.Errorf("apiserver: Options.Storage is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if opts.BookmarkInterval <= 0 {
+		opts.BookmarkInterval = 10 * time.Second
+	}
+	if opts.NamespaceResyncInterval <= 0 {
+		opts.NamespaceResyncInterval = 2 * time.Second
+	}
+	c, err := newCodecs()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:             opts,
+		clock:            opts.Clock,
+		store:            opts.Storage,
+		codecs:           c,
+		byGroupVersion:   map[string]map[string]*resource{},
+		namespaceDeleted: make(chan struct{}, 1),
+	}
+	typeConverter := applyconfigurations.NewTypeConverter(c.scheme)
+	for i := range opts.Resources {
+		res, err := s.newResource(opts.Resources[i], typeConverter)
+		if err != nil {
+			return nil, err
+		}
+		gv := res.gvk.GroupVersion().String()
+		if s.byGroupVersion[gv] == nil {
+			s.byGroupVersion[gv] = map[string]*resource{}
+			s.groupVersions = append(s.groupVersions, res.gvk.GroupVersion())
+		}
+		if _, dup := s.byGroupVersion[gv][res.GroupVersionResource.Resource]; dup {
+			return nil, fmt.Errorf("apiserver: resource %s served twice", res.GroupVersionResource)
+		}
+		s.byGroupVersion[gv][res.GroupVersionResource.Resource] = res
+		switch res.GroupVersionResource {
+		case corev1.SchemeGroupVersion.WithResource("namespaces"):
+			s.namespaces = res
+		case corev1.SchemeGroupVersion.WithResource("serviceaccounts"):
+			s.serviceAccounts = res
+		}
+	}
+	sort.SliceStable(s.groupVersions, func(i, j int) bool {
+		return s.groupVersions[i].Group == "" && s.groupVersions[j].Group != ""
+	})
+	return s, nil
+}
+
+func (s *Server) newResource(r registry.Resource, typeConverter managedfields.TypeConverter) (*resource, error) {
+	gvr := r.GroupVersionResource
+	if gvr.Resource == "" || gvr.Version == "" || r.Kind == "" || r.New == nil || r.NewList == nil || r.Strategy == nil {
+		return nil, fmt.Errorf("apiserver: resource %s: GroupVersionResource, Kind, New, NewList and Strategy are required", gvr)
+	}
+	group := gvr.Group
+	if group == "" {
+		group = "core"
+	}
+	res := &resource{
+		Resource:  r,
+		gvk:       gvr.GroupVersion().WithKind(r.Kind),
+		listGVK:   gvr.GroupVersion().WithKind(r.Kind + "List"),
+		gr:        gvr.GroupResource(),
+		keyPrefix: "/registry/" + group + "/" + gvr.Resource + "/",
+		table:     r.Table,
+	}
+	if res.table == nil {
+		res.table = defaultTable{}
+	}
+	_, fieldSet, err := r.Strategy.AttrsFunc(r.New())
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: resource %s: field attributes of an empty object: %w", gvr, err)
+	}
+	res.fieldLabels = sets.New[string]("metadata.name")
+	if r.Namespaced {
+		res.fieldLabels.Insert("metadata.namespace")
+	}
+	for f := range fieldSet {
+		res.fieldLabels.Insert(f)
+	}
+	// Field managers need the type in the converter's schema; resources whose type it
+	// does not know simply go without managedFields.
+	if fm, err := managedfields.NewDefaultFieldManager(typeConverter, s.codecs.scheme, s.codecs.scheme, s.codecs.scheme, res.gvk, res.gvk.GroupVersion(), "", nil); err == nil {
+		res.fieldManager = fm
+	}
+	if r.Status != nil {
+		if fm, err := managedfields.NewDefaultFieldManager(typeConverter, s.codecs.scheme, s.codecs.scheme, s.codecs.scheme, res.gvk, res.gvk.GroupVersion(), "status", nil); err == nil {
+			res.statusFieldManager = fm
+		}
+	}
+	return res, nil
+}
+
+// key is the storage key of an object of res.
+func (res *resource) key(namespace, name string) string {
+	if res.Namespaced {
+		return res.keyPrefix + namespace + "/" + name
+	}
+	return res.keyPrefix + name
+}
+
+// collectionPrefix is the storage prefix listing res in namespace ("" = all).
+func (res *resource) collectionPrefix(namespace string) string {
+	if res.Namespaced && namespace != "" {
+		return res.keyPrefix + namespace + "/"
+	}
+	return res.keyPrefix
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.writeError(w, r, apierrors.NewInternalError(fmt.Errorf("panic serving %s %s: %v", r.Method, r.URL.Path, p)))
+		}
+	}()
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case path == "/version":
+		s.serveVersion(w, r)
+	case path == "/healthz" || path == "/livez" || path == "/readyz":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok"))
+	case path == "/openapi/v2" || path == "/openapi/v3" || strings.HasPrefix(path, "/openapi/v3/"):
+		if s.opts.OpenAPI == nil {
+			s.writeNotFoundPath(w, r)
+			return
+		}
+		s.opts.OpenAPI.ServeHTTP(w, r)
+	case path == "/api":
+		s.serveCoreVersions(w, r)
+	case path == "/apis":
+		s.serveGroupList(w, r)
+	case strings.HasPrefix(path, "/api/"):
+		s.serveAPIPath(w, r, "", strings.Split(strings.TrimPrefix(path, "/api/"), "/"))
+	case strings.HasPrefix(path, "/apis/"):
+		parts := strings.Split(strings.TrimPrefix(path, "/apis/"), "/")
+		if len(parts) == 1 {
+			s.serveGroup(w, r, parts[0])
+			return
+		}
+		s.serveAPIPath(w, r, parts[0], parts[1:])
+	default:
+		s.writeNotFoundPath(w, r)
+	}
+}
+
+// writeNotFoundPath answers an unknown path like the apiserver.
+func (s *Server) writeNotFoundPath(w http.ResponseWriter, r *http.Request) {
+	st := &metav1.Status{
+		TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+		Status:   metav1.StatusFailure,
+		Message:  "the server could not find the requested resource",
+		Reason:   metav1.StatusReasonNotFound,
+		Details:  &metav1.StatusDetails{},
+		Code:     http.StatusNotFound,
+	}
+	s.writeObject(w, r, http.StatusNotFound, st, mediaJSON)
+}
+
+// apiRequest is a parsed resource URL.
+type apiRequest struct {
+	res         *resource
+	namespace   string
+	name        string
+	subresource string
+	// watchPath is set for the legacy /watch/ URLs.
+	watchPath bool
+}
+
+// serveAPIPath routes /api/<v>/... and /apis/<g>/<v>/...; parts starts at the version.
+func (s *Server) serveAPIPath(w http.ResponseWriter, r *http.Request, group string, parts []string) {
+	version := parts[0]
+	gv := schema.GroupVersion{Group: group, Version: version}
+	resources, ok := s.byGroupVersion[gv.String()]
+	if !ok {
+		s.writeNotFoundPath(w, r)
+		return
+	}
+	parts = parts[1:]
+	if len(parts) == 0 {
+		s.serveResourceList(w, r, gv)
+		return
+	}
+	req := apiRequest{}
+	if parts[0] == "watch" {
+		req.watchPath = true
+		parts = parts[1:]
+		if len(parts) == 0 {
+			s.writeNotFoundPath(w, r)
+			return
+		}
+	}
+	if parts[0] == "namespaces" && len(parts) > 2 && parts[2] != "status" && parts[2] != "finalize" {
+		req.namespace = parts[1]
+		parts = parts[2:]
+	}
+	if len(parts) > 3 || parts[0] == "" {
+		s.writeNotFoundPath(w, r)
+		return
+	}
+	res, ok := resources[parts[0]]
+	if !ok {
+		s.writeNotFoundPath(w, r)
+		return
+	}
+	req.res = res
+	if len(parts) > 1 {
+		req.name = parts[1]
+	}
+	if len(parts) > 2 {
+		req.subresource = parts[2]
+	}
+	if res.Namespaced && req.namespace == "" && req.name != "" {
+		s.writeNotFoundPath(w, r)
+		return
+	}
+	if !res.Namespaced && req.namespace != "" {
+		s.writeNotFoundPath(w, r)
+		return
+	}
+	s.serveResource(w, r, req)
+}
+
+// serveResource dispatches a resource request by method and subresource.
+func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req apiRequest) {
+	q := r.URL.Query()
+	isWatch := req.watchPath || q.Get("watch") == "true" || q.Get("watch") == "1"
+	switch req.subresource {
+	case "":
+	case "status":
+		if req.res.Status == nil {
+			s.writeNotFoundPath(w, r)
+			return
+		}
+	case "binding", "eviction", "log", "exec", "attach", "portforward":
+		if req.res.GroupVersionResource != corev1.SchemeGroupVersion.WithResource("pods") {
+			s.writeNotFoundPath(w, r)
+			return
+		}
+		s.servePodSubresource(w, r, req)
+		return
+	default:
+		s.writeNotFoundPath(w, r)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		switch {
+		case isWatch:
+			s.serveWatch(w, r, req)
+		case req.name == "":
+			s.serveList(w, r, req)
+		default:
+			s.serveGet(w, r, req)
+		}
+	case http.MethodPost:
+		if req.name != "" {
+			s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, "create"))
+			return
+		}
+		s.serveCreate(w, r, req)
+	case http.MethodPut:
+		if req.name == "" {
+			s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, "update"))
+			return
+		}
+		s.serveUpdate(w, r, req)
+	case http.MethodPatch:
+		if req.name == "" {
+			s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, "patch"))
+			return
+		}
+		s.servePatch(w, r, req)
+	case http.MethodDelete:
+		if req.subresource != "" {
+			s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, "delete"))
+			return
+		}
+		if req.name == "" {
+			s.serveDeleteCollection(w, r, req)
+			return
+		}
+		s.serveDelete(w, r, req)
+	default:
+		s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, strings.ToLower(r.Method)))
+	}
+}
+
+// fieldManagerName is the manager recorded in managedFields: the fieldManager query
+// parameter, else the User-Agent's product, like the apiserver.
+func fieldManagerName(r *http.Request) string {
+	if m := r.URL.Query().Get("fieldManager"); m != "" {
+		return m
+	}
+	ua := r.Header.Get("User-Agent")
+	name := strings.Split(ua, "/")[0]
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return name
+}
+
+// isDryRun reports dryRun=All.
+func isDryRun(r *http.Request) bool {
+	for _, v := range r.URL.Query()["dryRun"] {
+		if v == metav1.DryRunAll {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,351 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/kjet-dev/kjet/internal/storage"
+)
+
+// watchStream writes one watch's events to the client.
+type watchStream struct {
+	s     *Server
+	w     http.ResponseWriter
+	r     *http.Request
+	rc    *http.ResponseController
+	res   *resource
+	as    negotiated
+	table struct{ columnsSent bool }
+	buf   bytes.Buffer
+}
+
+// send encodes and flushes one event.
+func (ws *watchStream) send(eventType watch.EventType, obj runtime.Object) error {
+	out, err := ws.transform(eventType, obj)
+	if err != nil {
+		return err
+	}
+	ws.buf.Reset()
+	ws.buf.WriteString(`{"type":"`)
+	ws.buf.WriteString(string(eventType))
+	ws.buf.WriteString(`","object":`)
+	if err := ws.s.codecs.json.Encode(out, &ws.buf); err != nil {
+		return fmt.Errorf("encoding watch event: %w", err)
+	}
+	// The encoder ended the object with a newline; close the event on the same line.
+	ws.buf.Truncate(ws.buf.Len() - 1)
+	ws.buf.WriteString("}\n")
+	if _, err := ws.w.Write(ws.buf.Bytes()); err != nil {
+		return fmt.Errorf("writing watch event: %w", err)
+	}
+	if err := ws.rc.Flush(); err != nil {
+		return fmt.Errorf("flushing watch event: %w", err)
+	}
+	return nil
+}
+
+// transform turns an event object into what the client asked for.
+func (ws *watchStream) transform(eventType watch.EventType, obj runtime.Object) (runtime.Object, error) {
+	if eventType == watch.Error {
+		return obj, nil
+	}
+	switch ws.as.kind {
+	case acceptTable:
+		if eventType == watch.Bookmark {
+			accessor, err := metaAccessor(obj)
+			if err != nil {
+				return nil, err
+			}
+			return &metav1.Table{
+				TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"},
+				ListMeta: metav1.ListMeta{ResourceVersion: accessor.GetResourceVersion()},
+				Rows:     []metav1.TableRow{},
+			}, nil
+		}
+		table, err := ws.s.tableFor(ws.r, ws.res, []runtime.Object{obj}, !ws.table.columnsSent)
+		if err != nil {
+			return nil, err
+		}
+		ws.table.columnsSent = true
+		return table, nil
+	case acceptPartialMetadata:
+		return partialMetadata(obj)
+	default:
+		obj.GetObjectKind().SetGroupVersionKind(ws.res.gvk)
+		return obj, nil
+	}
+}
+
+// bookmark is a BOOKMARK event object: the kind with only a resourceVersion.
+func (ws *watchStream) bookmark(rev int64, initialEventsEnd bool) (runtime.Object, error) {
+	obj := ws.res.New()
+	accessor, err := metaAccessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	accessor.SetResourceVersion(strconv.FormatInt(rev, 10))
+	if initialEventsEnd {
+		accessor.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+	}
+	return obj, nil
+}
+
+func (ws *watchStream) sendError(err error) {
+	st, ok := err.(apierrors.APIStatus)
+	if !ok {
+		st = apierrors.NewInternalError(err)
+	}
+	status := st.Status()
+	status.Kind, status.APIVersion = "Status", "v1"
+	_ = ws.send(watch.Error, &status)
+}
+
+// clockTimer is the timer of k8s.io/utils/clock.
+type clockTimer interface {
+	C() <-chan time.Time
+	Stop() bool
+	Reset(d time.Duration) bool
+}
+
+// watchParams are a watch request's parameters.
+type watchParams struct {
+	sel               selectors
+	resourceVersion   string
+	sendInitialEvents bool
+	bookmarks         bool
+	timeout           time.Duration
+}
+
+func parseWatchParams(r *http.Request, req apiRequest) (watchParams, error) {
+	q := r.URL.Query()
+	sel, err := parseSelectors(r, req.res)
+	if err != nil {
+		return watchParams{}, err
+	}
+	if req.name != "" {
+		// Legacy /watch/.../<name> URLs watch one object.
+		sel.field = fields.AndSelectors(sel.field, fields.OneTermEqualSelector("metadata.name", req.name))
+	}
+	p := watchParams{
+		sel:               sel,
+		resourceVersion:   q.Get("resourceVersion"),
+		sendInitialEvents: q.Get("sendInitialEvents") == "true",
+		bookmarks:         q.Get("allowWatchBookmarks") == "true",
+		// Like kube-apiserver: without timeoutSeconds a watch lasts 30 to 60 minutes.
+		timeout: 30*time.Minute + time.Duration(rand.Int64N(int64(30*time.Minute))),
+	}
+	if v := q.Get("timeoutSeconds"); v != "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs < 0 {
+			return watchParams{}, apierrors.NewBadRequest(fmt.Sprintf("invalid timeoutSeconds %q", v))
+		}
+		if secs > 0 {
+			p.timeout = time.Duration(secs) * time.Second
+		}
+	}
+	if q.Has("sendInitialEvents") && q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
+		return watchParams{}, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("ListOptions").GroupKind(), "", field.ErrorList{
+			field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+		})
+	}
+	return p, nil
+}
+
+// serveWatch streams changes of a collection as JSON watch events.
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiRequest) {
+	p, err := parseWatchParams(r, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	res := req.res
+	ws := &watchStream{s: s, w: w, r: r, rc: http.NewResponseController(w), res: res, as: negotiate(r)}
+	if ws.as.kind == acceptObject {
+		ws.as.mediaType = mediaJSON
+	}
+
+	// Where the watch starts: the current state (sent as ADDED events) or a given revision.
+	var initial []runtime.Object
+	var startRev int64
+	var startErr error
+	if p.sendInitialEvents || p.resourceVersion == "" || p.resourceVersion == "0" {
+		initial, startRev, err = s.listAll(ctx, res, req.namespace, p.sel)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	} else {
+		startRev, err = strconv.ParseInt(p.resourceVersion, 10, 64)
+		if err != nil || startRev < 0 {
+			s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q", p.resourceVersion)))
+			return
+		}
+		if current := s.store.Revision(); startRev > current {
+			startErr = apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", startRev, current))
+		}
+	}
+	var events <-chan storage.Event
+	if startErr == nil {
+		events, err = s.store.Watch(ctx, res.collectionPrefix(req.namespace), startRev)
+		switch {
+		case errors.Is(err, storage.ErrCompacted):
+			startErr = apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", startRev, s.store.Revision()))
+		case err != nil:
+			s.writeError(w, r, storageError(err, res, ""))
+			return
+		}
+	}
+
+	w.Header().Set("Content-Type", mediaJSON)
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	if err := ws.rc.Flush(); err != nil {
+		return
+	}
+	if startErr != nil {
+		ws.sendError(startErr)
+		return
+	}
+	for _, obj := range initial {
+		if err := ws.send(watch.Added, obj); err != nil {
+			return
+		}
+	}
+	if p.sendInitialEvents {
+		mark, err := ws.bookmark(startRev, true)
+		if err != nil {
+			ws.sendError(err)
+			return
+		}
+		if err := ws.send(watch.Bookmark, mark); err != nil {
+			return
+		}
+	}
+
+	timeout := s.clock.NewTimer(p.timeout)
+	defer timeout.Stop()
+	var bookmarkC <-chan time.Time
+	var bookmarkTimer clockTimer
+	if p.bookmarks {
+		bookmarkTimer = s.clock.NewTimer(s.opts.BookmarkInterval)
+		defer bookmarkTimer.Stop()
+		bookmarkC = bookmarkTimer.C()
+	}
+	// lastRev is the revision of the last change this watch has seen (sent or
+	// filtered out); a bookmark never claims more.
+	lastRev := startRev
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timeout.C():
+			return
+		case <-bookmarkC:
+			bookmarkTimer.Reset(s.opts.BookmarkInterval)
+			if lastRev == 0 {
+				continue
+			}
+			mark, err := ws.bookmark(lastRev, false)
+			if err != nil {
+				ws.sendError(err)
+				return
+			}
+			if err := ws.send(watch.Bookmark, mark); err != nil {
+				return
+			}
+		case ev, ok := <-events:
+			if !ok {
+				// The store closed the watch (shutdown or a receiver that fell behind):
+				// the client resumes from the last resourceVersion it saw.
+				return
+			}
+			lastRev = ev.KV.ModRevision
+			eventType, obj, err := s.convertEvent(res, ev, p.sel)
+			if err != nil {
+				ws.sendError(err)
+				return
+			}
+			if obj == nil {
+				continue
+			}
+			if err := ws.send(eventType, obj); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// convertEvent turns a storage event into a watch event for a watcher with sel: an
+// object that stopped matching is DELETED, one that started matching is ADDED. A nil
+// object means the watcher does not see the change.
+func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (watch.EventType, runtime.Object, error) {
+	switch ev.Type {
+	case storage.EventDelete:
+		obj, err := s.decodeKV(res, ev.KV.Value, ev.KV.ModRevision)
+		if err != nil {
+			return "", nil, err
+		}
+		ok, err := s.matches(res, obj, sel)
+		if err != nil || !ok {
+			return "", nil, err
+		}
+		return watch.Deleted, obj, nil
+	default:
+		obj, err := s.decodeKV(res, ev.KV.Value, ev.KV.ModRevision)
+		if err != nil {
+			return "", nil, err
+		}
+		created := ev.KV.CreateRevision == ev.KV.ModRevision
+		if sel.everything() {
+			if created {
+				return watch.Added, obj, nil
+			}
+			return watch.Modified, obj, nil
+		}
+		curMatch, err := s.matches(res, obj, sel)
+		if err != nil {
+			return "", nil, err
+		}
+		prevMatch := false
+		var prev runtime.Object
+		switch {
+		case created:
+		case ev.PrevKV != nil:
+			prev, err = s.decodeKV(res, ev.PrevKV.Value, ev.KV.ModRevision)
+			if err != nil {
+				return "", nil, err
+			}
+			if prevMatch, err = s.matches(res, prev, sel); err != nil {
+				return "", nil, err
+			}
+		default:
+			// No previous value from the store: assume the match did not change.
+			prevMatch = curMatch
+		}
+		switch {
+		case curMatch && prevMatch:
+			return watch.Modified, obj, nil
+		case curMatch:
+			return watch.Added, obj, nil
+		case prevMatch && prev != nil:
+			return watch.Deleted, prev, nil
+		default:
+			return "", nil, nil
+		}
+	}
+}
