@@ -58,7 +58,9 @@ func (s *Server) sortedResources(gv schema.GroupVersion) []*resource {
 	for _, res := range s.byGroupVersion[gv.String()] {
 		out = append(out, res)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GroupVersionResource.Resource < out[j].GroupVersionResource.Resource })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].GroupVersionResource.Resource < out[j].GroupVersionResource.Resource
+	})
 	return out
 }
 

@@ -116,8 +116,8 @@ func testResources() []registry.Resource {
 		{
 			GroupVersionResource: corev1.SchemeGroupVersion.WithResource("namespaces"),
 			Kind:                 "Namespace", SingularName: "namespace", ShortNames: []string{"ns"},
-			New:      func() runtime.Object { return &corev1.Namespace{} },
-			NewList:  func() runtime.Object { return &corev1.NamespaceList{} },
+			New:     func() runtime.Object { return &corev1.Namespace{} },
+			NewList: func() runtime.Object { return &corev1.NamespaceList{} },
 			Strategy: testStrategy{extraFields: func(obj runtime.Object) fields.Set {
 				return fields.Set{"status.phase": string(obj.(*corev1.Namespace).Status.Phase)}
 			}},
