@@ -19,9 +19,9 @@ import (
 )
 
 // manageJob creates or deletes pods so the number of active pods matches what
-// the Job wants now. It returns the active count it expects afterwards.
-// A sync either deletes or creates, never both.
-func (c *Controller) manageJob(ctx context.Context, sc *syncContext) (int32, error) {
+// the Job wants now. It returns the active count it expects afterwards and
+// how many ready pods it deleted. A sync either deletes or creates, never both.
+func (c *Controller) manageJob(ctx context.Context, sc *syncContext) (int32, int32, error) {
 	job := sc.job
 	active := int32(len(sc.activePods))
 	if isSuspended(job) {
@@ -36,14 +36,14 @@ func (c *Controller) manageJob(ctx context.Context, sc *syncContext) (int32, err
 		diff -= sc.terminating
 	}
 	if diff <= 0 {
-		return active, nil
+		return active, 0, nil
 	}
 	if !hasBackoffLimitPerIndex(job) {
 		b := sc.backoff
 		if wait := remaining(c.clock, c.opts.BackoffBase, c.opts.BackoffMax, b.failuresAfterLastSuccess, b.lastFailureTime); wait > 0 {
 			c.enqueue(job, wait)
 			c.announceBackoff(sc, wait)
-			return active, nil
+			return active, 0, nil
 		}
 	}
 	diff = min(diff, maxPodCreateDeletePerSync)
@@ -55,13 +55,13 @@ func (c *Controller) manageJob(ctx context.Context, sc *syncContext) (int32, err
 			indexes, wait = c.indexesReadyNow(sc, indexes)
 			if len(indexes) == 0 && wait > 0 {
 				c.enqueue(job, wait)
-				return active, nil
+				return active, 0, nil
 			}
 		}
 		diff = int32(len(indexes))
 	}
 	created, err := c.createPods(ctx, sc, int(diff), indexes)
-	return active + int32(created), err
+	return active + int32(created), 0, err
 }
 
 // wantActive is how many pods should be active: parallelism, but never
@@ -117,14 +117,15 @@ func (c *Controller) indexesReadyNow(sc *syncContext, indexes []int) ([]int, tim
 }
 
 // scaleDown removes the tracking finalizer from pods (their end is not a
-// failure) and deletes them.
-func (c *Controller) scaleDown(ctx context.Context, sc *syncContext, pods []*corev1.Pod) (int32, error) {
+// failure) and deletes them. It returns the active pods left and how many
+// ready pods were deleted.
+func (c *Controller) scaleDown(ctx context.Context, sc *syncContext, pods []*corev1.Pod) (int32, int32, error) {
 	active := int32(len(sc.activePods))
 	if len(pods) == 0 {
-		return active, nil
+		return active, 0, nil
 	}
 	c.expectations.ExpectDeletions(sc.key, len(pods))
-	var removed atomic.Int32
+	var removed, removedReady atomic.Int32
 	errs := make([]error, len(pods))
 	workqueue.ParallelizeUntil(ctx, parallelCalls, len(pods), func(i int) {
 		pod := pods[i]
@@ -142,8 +143,11 @@ func (c *Controller) scaleDown(ctx context.Context, sc *syncContext, pods []*cor
 			return
 		}
 		removed.Add(1)
+		if isPodReady(pod) {
+			removedReady.Add(1)
+		}
 	})
-	return active - removed.Load(), errors.Join(errs...)
+	return active - removed.Load(), removedReady.Load(), errors.Join(errs...)
 }
 
 // deleteActivePods deletes the pods of a finishing Job, keeping their

@@ -127,7 +127,9 @@ func (c *Controller) syncJob(ctx context.Context, key string) error {
 	} else {
 		manageCalled := false
 		if satisfied && job.DeletionTimestamp == nil {
-			active, manageErr = c.manageJob(ctx, sc)
+			var deletedReady int32
+			active, deletedReady, manageErr = c.manageJob(ctx, sc)
+			ready -= deletedReady
 			manageCalled = true
 		}
 		if isComplete(job, sc.succeeded, active) {
