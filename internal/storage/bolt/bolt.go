@@ -94,8 +94,11 @@ var _ storage.Interface = (*Store)(nil)
 func Open(path string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:      opts.LockTimeout,
-		FreelistType: bbolt.FreelistMapType,
+		Timeout: opts.LockTimeout,
+		// As etcd does: keep the free-page list only in memory (it is rebuilt by a scan
+		// on open), so each commit writes fewer pages.
+		FreelistType:   bbolt.FreelistMapType,
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {

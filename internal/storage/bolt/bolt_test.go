@@ -99,6 +99,7 @@ func newBenchStore(tb testing.TB) storage.Interface {
 
 func BenchmarkCreate(b *testing.B) {
 	b.Run("sequential", func(b *testing.B) { storagetest.BenchCreate(b, newBenchStore) })
+	b.Run("parallel-4x", func(b *testing.B) { storagetest.BenchCreateParallel(b, newBenchStore, 4) })
 	b.Run("parallel-16x", func(b *testing.B) { storagetest.BenchCreateParallel(b, newBenchStore, 16) })
 	b.Run("parallel-128x", func(b *testing.B) { storagetest.BenchCreateParallel(b, newBenchStore, 128) })
 }
