@@ -1,0 +1,372 @@
+// Package process runs containers as supervised host processes: the default
+// runtime.Runtime of a kjet node.
+//
+// The processes belong to one supervisor per node, a separate long-lived process (the
+// role containerd-shim or conmon play, shared by all containers so that a container
+// costs one fork/exec). It forks each container in its own process group, cgroup and,
+// with volumes, mount namespace; writes its output to the CRI log file; reaps it and
+// records its exit durably in DIR/containers/<id>.json. Containers therefore survive
+// the kjet server being restarted or killed; a new Runtime re-attaches to the running
+// supervisor and learns every exit it missed.
+//
+// The server starts the supervisor by re-executing its own binary (a hidden
+// `kjet supervisor --dir DIR` subcommand that calls RunSupervisor) in its own
+// session; clients talk to it over DIR/supervisor.sock.
+package process
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/kjet-dev/kjet/internal/runtime"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	// Dir is the supervisor's directory (socket, pid file, container records).
+	// Required. It should be short: a unix socket path is limited to 107 bytes.
+	Dir string
+	// SupervisorArgv is the command that runs a supervisor for Dir in the foreground
+	// (it must end up calling RunSupervisor with the same Dir). Default:
+	// [os.Executable(), "supervisor", "--dir", Dir].
+	SupervisorArgv []string
+	// StartTimeout bounds how long New waits for a newly started supervisor to
+	// accept connections. Default 10s.
+	StartTimeout time.Duration
+	// Clock drives polling. Default: the real clock.
+	Clock clock.WithTicker
+}
+
+// Runtime is the client side of the process runtime: it implements runtime.Runtime
+// by talking to the node's supervisor, starting one when none runs.
+type Runtime struct {
+	opts Options
+
+	seq          atomic.Uint64
+	shuttingDown atomic.Bool // set by Shutdown: a lost connection is then expected
+
+	// connMu guards conn, enc and pending; wmu serialises writes on conn.
+	connMu  sync.Mutex
+	conn    net.Conn
+	wmu     sync.Mutex
+	enc     *json.Encoder
+	pending map[uint64]chan response
+
+	mu      sync.Mutex // guards subs, backlog, exited
+	subs    map[*subscriber]struct{}
+	backlog []string        // exits received before anyone subscribed
+	exited  map[string]bool // containers known to have exited
+
+	ctx    context.Context // ends with Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the connection loop and subscribers
+}
+
+var _ runtime.Runtime = (*Runtime)(nil)
+
+// New connects to the supervisor serving opts.Dir, starting it when none runs.
+func New(ctx context.Context, opts Options) (*Runtime, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("process runtime: Dir is required")
+	}
+	if len(socketPath(opts.Dir)) > 107 {
+		return nil, fmt.Errorf("process runtime: socket path %s is too long for a unix socket", socketPath(opts.Dir))
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating supervisor directory: %w", err)
+	}
+	if opts.SupervisorArgv == nil {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding own executable: %w", err)
+		}
+		opts.SupervisorArgv = []string{self, "supervisor", "--dir", opts.Dir}
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 10 * time.Second
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	r := &Runtime{
+		opts:    opts,
+		pending: map[uint64]chan response{},
+		subs:    map[*subscriber]struct{}{},
+		exited:  map[string]bool{},
+	}
+	conn, err := r.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.conn, r.enc = conn, json.NewEncoder(conn)
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.readLoop(conn)
+	}()
+	if _, err := r.call(ctx, request{Op: opHello}); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("greeting supervisor: %w", err)
+	}
+	return r, nil
+}
+
+// connect dials the supervisor, starting one if nobody answers.
+func (r *Runtime) connect(ctx context.Context) (net.Conn, error) {
+	if c, err := r.dial(); err == nil {
+		return c, nil
+	}
+	if err := r.startSupervisor(ctx); err != nil {
+		return nil, err
+	}
+	deadline := r.opts.Clock.Now().Add(r.opts.StartTimeout)
+	tick := r.opts.Clock.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := r.dial()
+		if err == nil {
+			return c, nil
+		}
+		if r.opts.Clock.Now().After(deadline) {
+			return nil, fmt.Errorf("supervisor did not start within %v: %w%s", r.opts.StartTimeout, err, logTail(logPath(r.opts.Dir)))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C():
+		}
+	}
+}
+
+func (r *Runtime) dial() (net.Conn, error) {
+	return net.Dial("unix", socketPath(r.opts.Dir))
+}
+
+// startSupervisor runs SupervisorArgv with detachEnv set: it forks the real
+// supervisor into its own session and exits, so it is waited for here.
+func (r *Runtime) startSupervisor(ctx context.Context) error {
+	logf, err := os.OpenFile(logPath(r.opts.Dir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening supervisor log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, r.opts.SupervisorArgv[0], r.opts.SupervisorArgv[1:]...)
+	cmd.Env = append(os.Environ(), detachEnv+"=1")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("starting supervisor: %w%s", err, logTail(logPath(r.opts.Dir)))
+	}
+	return nil
+}
+
+// logTail returns the last lines of the supervisor log, for error messages.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return "; supervisor log: " + strings.Join(lines, " | ")
+}
+
+// readLoop reads responses and events; when the connection breaks (the supervisor
+// died or exited) it fails the calls in flight and reconnects, starting a new
+// supervisor, until Close.
+func (r *Runtime) readLoop(conn net.Conn) {
+	for {
+		dec := json.NewDecoder(bufio.NewReader(conn))
+		for {
+			var resp response
+			if err := dec.Decode(&resp); err != nil {
+				break
+			}
+			if resp.Event == eventExited {
+				r.deliver(resp.ID)
+				continue
+			}
+			r.connMu.Lock()
+			ch := r.pending[resp.Seq]
+			delete(r.pending, resp.Seq)
+			r.connMu.Unlock()
+			if ch != nil {
+				ch <- resp
+			}
+		}
+		_ = conn.Close()
+		r.connMu.Lock()
+		r.conn, r.enc = nil, nil
+		for seq, ch := range r.pending {
+			ch <- response{Error: "connection to supervisor lost"}
+			delete(r.pending, seq)
+		}
+		r.connMu.Unlock()
+		if r.ctx.Err() != nil || r.shuttingDown.Load() {
+			return
+		}
+		// Reconnect with a short back-off; a new hello replays missed exits.
+		for {
+			t := r.opts.Clock.NewTimer(100 * time.Millisecond)
+			select {
+			case <-r.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C():
+			}
+			c, err := r.connect(r.ctx)
+			if err == nil {
+				conn = c
+				break
+			}
+		}
+		r.connMu.Lock()
+		r.conn, r.enc = conn, json.NewEncoder(conn)
+		r.connMu.Unlock()
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			_, _ = r.call(r.ctx, request{Op: opHello})
+		}()
+	}
+}
+
+// call sends a request and waits for its response.
+func (r *Runtime) call(ctx context.Context, req request) (response, error) {
+	req.Seq = r.seq.Add(1)
+	ch := make(chan response, 1)
+	r.connMu.Lock()
+	enc := r.enc
+	if enc == nil {
+		r.connMu.Unlock()
+		return response{}, errors.New("process runtime: not connected to the supervisor")
+	}
+	r.pending[req.Seq] = ch
+	r.connMu.Unlock()
+	r.wmu.Lock()
+	err := enc.Encode(req)
+	r.wmu.Unlock()
+	if err != nil {
+		r.connMu.Lock()
+		delete(r.pending, req.Seq)
+		r.connMu.Unlock()
+		return response{}, fmt.Errorf("sending %s to supervisor: %w", req.Op, err)
+	}
+	select {
+	case resp := <-ch:
+		if resp.NotFound {
+			return resp, fmt.Errorf("%s %q: %w", req.Op, req.ID, runtime.ErrNotFound)
+		}
+		if resp.Error != "" {
+			return resp, errors.New(resp.Error)
+		}
+		return resp, nil
+	case <-ctx.Done():
+		r.connMu.Lock()
+		delete(r.pending, req.Seq)
+		r.connMu.Unlock()
+		return response{}, ctx.Err()
+	}
+}
+
+// Start implements runtime.Runtime.
+func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runtime.ContainerStatus, error) {
+	resp, err := r.call(ctx, request{Op: opStart, ID: cfg.ID, Config: &cfg})
+	if err != nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("starting container %s: %w", cfg.ID, err)
+	}
+	return resp.Record.Status, nil
+}
+
+// Stop implements runtime.Runtime: it returns once the container has exited.
+func (r *Runtime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	_, err := r.call(ctx, request{Op: opStop, ID: id, Grace: grace})
+	return err
+}
+
+// Status implements runtime.Runtime.
+func (r *Runtime) Status(ctx context.Context, id string) (runtime.ContainerStatus, error) {
+	rec, err := r.record(ctx, id)
+	return rec.Status, err
+}
+
+func (r *Runtime) record(ctx context.Context, id string) (record, error) {
+	resp, err := r.call(ctx, request{Op: opStatus, ID: id})
+	if err != nil {
+		return record{}, err
+	}
+	return *resp.Record, nil
+}
+
+// List implements runtime.Runtime.
+func (r *Runtime) List(ctx context.Context) ([]runtime.ContainerStatus, error) {
+	resp, err := r.call(ctx, request{Op: opList})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runtime.ContainerStatus, len(resp.Records))
+	for i, rec := range resp.Records {
+		out[i] = rec.Status
+	}
+	return out, nil
+}
+
+// Remove implements runtime.Runtime.
+func (r *Runtime) Remove(ctx context.Context, id string) error {
+	_, err := r.call(ctx, request{Op: opRemove, ID: id})
+	return err
+}
+
+// Shutdown stops every container (SIGTERM, SIGKILL after grace), makes the
+// supervisor exit and closes the Runtime: what a clean server shutdown does.
+func (r *Runtime) Shutdown(ctx context.Context, grace time.Duration) error {
+	r.shuttingDown.Store(true)
+	_, err := r.call(ctx, request{Op: opShutdown, Grace: grace})
+	r.Close()
+	if err != nil {
+		return fmt.Errorf("shutting down supervisor: %w", err)
+	}
+	return nil
+}
+
+// SupervisorPID returns the PID of the supervisor, read from its pid file.
+func (r *Runtime) SupervisorPID() (int, error) {
+	b, err := os.ReadFile(pidPath(r.opts.Dir))
+	if err != nil {
+		return 0, fmt.Errorf("reading supervisor pid: %w", err)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(string(bytes.TrimSpace(b)), "%d", &pid); err != nil {
+		return 0, fmt.Errorf("parsing supervisor pid: %w", err)
+	}
+	return pid, nil
+}
+
+// Close disconnects from the supervisor, leaving containers running. Exited channels
+// are closed.
+func (r *Runtime) Close() {
+	r.cancel()
+	r.connMu.Lock()
+	if r.conn != nil {
+		_ = r.conn.Close()
+	}
+	r.connMu.Unlock()
+	r.wg.Wait()
+}

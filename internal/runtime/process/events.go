@@ -1,0 +1,94 @@
+package process
+
+import "context"
+
+// maxBacklog bounds the exits kept for a subscriber that has not come yet.
+const maxBacklog = 10000
+
+// subscriber is one Exited channel's queue.
+type subscriber struct {
+	queue  []string      // guarded by Runtime.mu
+	notify chan struct{} // capacity 1: the queue grew
+}
+
+// Exited implements runtime.Runtime. Every container that exits is delivered once
+// to each channel open at the time; exits that happened while no channel was open
+// (including while no kjet server was connected to the supervisor) are delivered to
+// the first channel opened. Containers that fail to start are delivered too. The
+// channel is closed when ctx ends or the Runtime is closed.
+func (r *Runtime) Exited(ctx context.Context) <-chan string {
+	out := make(chan string)
+	sub := &subscriber{notify: make(chan struct{}, 1)}
+	r.mu.Lock()
+	if len(r.subs) == 0 && len(r.backlog) > 0 {
+		sub.queue, r.backlog = r.backlog, nil
+		sub.notify <- struct{}{}
+	}
+	r.subs[sub] = struct{}{}
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(out)
+		defer func() {
+			r.mu.Lock()
+			delete(r.subs, sub)
+			r.mu.Unlock()
+		}()
+		for {
+			r.mu.Lock()
+			var id string
+			have := len(sub.queue) > 0
+			if have {
+				id, sub.queue = sub.queue[0], sub.queue[1:]
+			}
+			r.mu.Unlock()
+			if !have {
+				select {
+				case <-sub.notify:
+					continue
+				case <-ctx.Done():
+					return
+				case <-r.ctx.Done():
+					return
+				}
+			}
+			select {
+			case out <- id:
+			case <-ctx.Done():
+				return
+			case <-r.ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// deliver hands an exit event to every subscriber.
+func (r *Runtime) deliver(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.exited[id] = true
+	if len(r.subs) == 0 {
+		if len(r.backlog) >= maxBacklog {
+			r.backlog = r.backlog[1:]
+		}
+		r.backlog = append(r.backlog, id)
+		return
+	}
+	for sub := range r.subs {
+		sub.queue = append(sub.queue, id)
+		select {
+		case sub.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// knownExited reports whether an exit event for id has been seen.
+func (r *Runtime) knownExited(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exited[id]
+}

@@ -1,0 +1,151 @@
+package process
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kjet-dev/kjet/internal/runtime"
+)
+
+// The supervisor and its clients speak JSON lines over DIR/supervisor.sock: a client
+// sends requests, the supervisor answers each with a response carrying the same Seq,
+// and pushes events (Seq 0) when containers exit.
+
+// Request operations.
+const (
+	opHello    = "hello"
+	opStart    = "start"
+	opStop     = "stop"
+	opStatus   = "status"
+	opList     = "list"
+	opRemove   = "remove"
+	opResize   = "resize"
+	opShutdown = "shutdown"
+)
+
+// eventExited is the only event: a container exited and its record is final.
+const eventExited = "exited"
+
+type request struct {
+	Seq    uint64                   `json:"seq"`
+	Op     string                   `json:"op"`
+	ID     string                   `json:"id,omitempty"`
+	Config *runtime.ContainerConfig `json:"config,omitempty"`
+	Grace  time.Duration            `json:"grace,omitempty"`
+	Width  uint16                   `json:"width,omitempty"`
+	Height uint16                   `json:"height,omitempty"`
+}
+
+type response struct {
+	Seq      uint64   `json:"seq"`
+	Error    string   `json:"error,omitempty"`
+	NotFound bool     `json:"notFound,omitempty"`
+	Record   *record  `json:"record,omitempty"`
+	Records  []record `json:"records,omitempty"`
+	// Event and ID are set on pushed events.
+	Event string `json:"event,omitempty"`
+	ID    string `json:"id,omitempty"`
+	// PID is the supervisor's process ID (hello).
+	PID int `json:"pid,omitempty"`
+}
+
+// record is what the supervisor keeps about one container, in memory and in
+// DIR/containers/<id>.json.
+type record struct {
+	Status runtime.ContainerStatus `json:"status"`
+	// StartTicks is the process's start time in clock ticks since boot
+	// (/proc/<pid>/stat field 22): with PID it tells our process from a reused PID.
+	StartTicks uint64     `json:"startTicks,omitempty"`
+	Cgroup     *cgroupRef `json:"cgroup,omitempty"`
+	// MountNamespace is set when the container runs in its own mount namespace.
+	MountNamespace bool `json:"mountNamespace,omitempty"`
+	// StdinPath is the FIFO feeding the container's stdin (Stdin containers).
+	StdinPath string `json:"stdinPath,omitempty"`
+}
+
+// Paths inside the supervisor's directory.
+func socketPath(dir string) string    { return filepath.Join(dir, "supervisor.sock") }
+func pidPath(dir string) string       { return filepath.Join(dir, "supervisor.pid") }
+func lockPath(dir string) string      { return filepath.Join(dir, "supervisor.lock") }
+func logPath(dir string) string       { return filepath.Join(dir, "supervisor.log") }
+func containersDir(dir string) string { return filepath.Join(dir, "containers") }
+func recordPath(dir, id string) string {
+	return filepath.Join(containersDir(dir), id+".json")
+}
+func stdinPath(dir, id string) string { return filepath.Join(containersDir(dir), id+".stdin") }
+
+// validID keeps container IDs usable as file and cgroup names.
+func validID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\x00") || len(id) > 200 {
+		return fmt.Errorf("invalid container ID %q", id)
+	}
+	return nil
+}
+
+// writeRecord stores r atomically: a temp file, fsynced, renamed over the old one.
+func writeRecord(dir string, r *record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encoding container record: %w", err)
+	}
+	final := recordPath(dir, r.Status.ID)
+	tmp, err := os.CreateTemp(containersDir(dir), ".tmp-"+r.Status.ID+"-")
+	if err != nil {
+		return fmt.Errorf("writing container record: %w", err)
+	}
+	_, werr := tmp.Write(b)
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), final)
+	}
+	if werr != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("writing container record: %w", werr)
+	}
+	return nil
+}
+
+// readRecords loads every stored container record; unreadable ones are reported
+// through bad and skipped.
+func readRecords(dir string, bad func(name string, err error)) ([]record, error) {
+	entries, err := os.ReadDir(containersDir(dir))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading container records: %w", err)
+	}
+	var out []record
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") {
+			_ = os.Remove(filepath.Join(containersDir(dir), name))
+			continue
+		}
+		if !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(containersDir(dir), name))
+		if err != nil {
+			bad(name, err)
+			continue
+		}
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil {
+			bad(name, err)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
