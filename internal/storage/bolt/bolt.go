@@ -9,6 +9,10 @@
 // ModRevision) and the store-wide revision, which every transaction (deletes included)
 // advances, so revisions never go backwards across restarts. After a restart the watch
 // history starts empty at the stored revision.
+//
+// Values returned by Get and List and carried by watch events are shared with the store
+// and with other watchers: callers must not modify them. Values passed to writes are
+// copied.
 package bolt
 
 import (

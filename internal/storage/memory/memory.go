@@ -1,6 +1,10 @@
 // Package memory is a storage.Interface kept only in memory: the shared in-memory index
 // and watch hub with nothing behind them. It is for tests and for throw-away servers;
 // everything is lost when the process ends.
+//
+// Values returned by Get and List and carried by watch events are shared with the store
+// and with other watchers: callers must not modify them. Values passed to writes are
+// copied.
 package memory
 
 import (

@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Interface) {
 		{"WatchCancel", testWatchCancel},
 		{"ConcurrentCAS", testConcurrentCAS},
 		{"WatchUnderConcurrency", testWatchUnderConcurrency},
+		{"CancelledContext", testCancelledContext},
 		{"Close", testClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -246,6 +247,33 @@ func testValueCopied(t *testing.T, s storage.Interface) {
 	copy(buf, "XXXXXXXX")
 	if got := mustGet(t, s, key); string(got.Value) != "original" {
 		t.Errorf("value changed with the caller's buffer: %q", got.Value)
+	}
+}
+
+func testCancelledContext(t *testing.T, s storage.Interface) {
+	const key = "/registry/pods/default/a"
+	rev := mustCreate(t, s, key, "v1")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name string
+		op   func() error
+	}{
+		{"create", func() error { _, err := s.Create(ctx, key+"x", []byte("x")); return err }},
+		{"update", func() error { _, err := s.Update(ctx, key, []byte("x"), 0); return err }},
+		{"delete", func() error { _, err := s.Delete(ctx, key, 0); return err }},
+		{"get", func() error { _, err := s.Get(ctx, key); return err }},
+		{"list", func() error { _, err := s.List(ctx, "/registry/", storage.ListOptions{}); return err }},
+		{"watch", func() error { _, err := s.Watch(ctx, "/registry/", 0); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.op(); !errors.Is(err, context.Canceled) {
+				t.Errorf("error %v, want context.Canceled", err)
+			}
+		})
+	}
+	if got := s.Revision(); got != rev {
+		t.Errorf("Revision() after cancelled writes = %d, want %d", got, rev)
 	}
 }
 
