@@ -20,6 +20,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -110,6 +112,10 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+	// bbolt fsyncs the file but not the directory entry of a file it just created.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	s := &Store{
 		path: path,
 		opts: opts,
@@ -128,6 +134,19 @@ func Open(path string, opts Options) (*Store, error) {
 	s.stop = cancel
 	go s.commitLoop(ctx)
 	return s, nil
+}
+
+// syncDir fsyncs a directory so that a file created in it survives a power loss.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 // load creates the buckets if needed and fills the index from the file.
