@@ -199,7 +199,7 @@ func (f *fixture) reset() {
 type jobOpt func(*batchv1.Job)
 
 func newJob(name string, parallelism, completions int32, opts ...jobOpt) *batchv1.Job {
-	uid := types.UID("job-uid-" + name)
+	uid := types.UID("job-uid-" + name[:min(len(name), 20)])
 	lbls := map[string]string{batchv1.ControllerUidLabel: string(uid), batchv1.JobNameLabel: name}
 	j := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: uid, Generation: 1, CreationTimestamp: metav1.NewTime(testNow)},
@@ -225,10 +225,10 @@ func newJob(name string, parallelism, completions int32, opts ...jobOpt) *batchv
 	return j
 }
 
-func workQueue(j *batchv1.Job)   { j.Spec.Completions = nil }
-func indexedJob(j *batchv1.Job)  { j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion) }
-func suspended(j *batchv1.Job)   { j.Spec.Suspend = ptr.To(true) }
-func onFailure(j *batchv1.Job)   { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure }
+func workQueue(j *batchv1.Job)     { j.Spec.Completions = nil }
+func indexedJob(j *batchv1.Job)    { j.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion) }
+func suspended(j *batchv1.Job)     { j.Spec.Suspend = ptr.To(true) }
+func onFailure(j *batchv1.Job)     { j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyOnFailure }
 func replaceFailed(j *batchv1.Job) { j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed) }
 func backoffLimit(n int32) jobOpt {
 	return func(j *batchv1.Job) { j.Spec.BackoffLimit = ptr.To(n) }
@@ -242,7 +242,9 @@ func perIndex(limit int32, maxFailed *int32) jobOpt {
 		j.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
 	}
 }
-func deadline(s int64) jobOpt { return func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr.To(s) } }
+func deadline(s int64) jobOpt {
+	return func(j *batchv1.Job) { j.Spec.ActiveDeadlineSeconds = ptr.To(s) }
+}
 func started(at time.Time) jobOpt {
 	return func(j *batchv1.Job) { j.Status.StartTime = &metav1.Time{Time: at} }
 }

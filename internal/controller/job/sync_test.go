@@ -127,13 +127,17 @@ func TestSyncJob(t *testing.T) {
 		},
 		// --- failures, back-off, backoffLimit ---
 		"failed pod is counted and replaced after the back-off": {
-			job:  newJob("j", 1, 1),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, finishedAt(testNow.Add(-11*time.Second))) },
+			job: newJob("j", 1, 1),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, finishedAt(testNow.Add(-11*time.Second)))
+			},
 			want: syncWant{created: 1, active: 1, failed: 1, finalizersOff: 1, events: map[string]int{"SuccessfulCreate": 1}},
 		},
 		"failed pod within the back-off is not replaced yet": {
-			job:  newJob("j", 1, 1),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, finishedAt(testNow.Add(-2*time.Second))) },
+			job: newJob("j", 1, 1),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, finishedAt(testNow.Add(-2*time.Second)))
+			},
 			want: syncWant{failed: 1, finalizersOff: 1, events: map[string]int{"BackoffWaiting": 1}},
 		},
 		"second failure doubles the back-off": {
@@ -226,8 +230,10 @@ func TestSyncJob(t *testing.T) {
 			want: syncWant{terminating: 1},
 		},
 		"Failed policy: replaced once it reached phase Failed": {
-			job:  newJob("j", 1, 1, replaceFailed),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "t", 1, corev1.PodFailed, deleting, finishedAt(long)) },
+			job: newJob("j", 1, 1, replaceFailed),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "t", 1, corev1.PodFailed, deleting, finishedAt(long))
+			},
 			want: syncWant{created: 1, active: 1, failed: 1, finalizersOff: 1, events: map[string]int{"SuccessfulCreate": 1}},
 		},
 		// --- activeDeadlineSeconds ---
@@ -326,14 +332,18 @@ func TestSyncJob(t *testing.T) {
 		},
 		// --- backoffLimitPerIndex ---
 		"per index: an index out of retries is failed, others run": {
-			job:  newJob("j", 2, 3, perIndex(1, nil)),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(1), finishedAt(long)) },
+			job: newJob("j", 2, 3, perIndex(1, nil)),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(1), finishedAt(long))
+			},
 			want: syncWant{created: 2, createdIndexes: "1,2", active: 2, failed: 1, failedIndexes: ptr.To("0"), finalizersOff: 1,
 				events: map[string]int{"SuccessfulCreate": 2}},
 		},
 		"per index: retry carries the failure count, failed pod keeps its finalizer": {
-			job:  newJob("j", 1, 1, perIndex(2, nil)),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(0), finishedAt(long)) },
+			job: newJob("j", 1, 1, perIndex(2, nil)),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(0), finishedAt(long))
+			},
 			want: syncWant{created: 1, createdIndexes: "0", active: 1, failedIndexes: ptr.To(""), events: map[string]int{"SuccessfulCreate": 1}},
 		},
 		"per index: failed pod released once its replacement runs": {
@@ -347,13 +357,17 @@ func TestSyncJob(t *testing.T) {
 			want: syncWant{active: 1, failed: 1, failedIndexes: ptr.To(""), finalizersOff: 1},
 		},
 		"per index: the index back-off holds the retry": {
-			job:  newJob("j", 1, 1, perIndex(2, nil)),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(1), finishedAt(testNow.Add(-5*time.Second))) },
+			job: newJob("j", 1, 1, perIndex(2, nil)),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(1), finishedAt(testNow.Add(-5*time.Second)))
+			},
 			want: syncWant{failedIndexes: ptr.To(""), events: map[string]int{"BackoffWaiting": 1}},
 		},
 		"per index: maxFailedIndexes exceeded": {
-			job:  newJob("j", 2, 3, perIndex(0, ptr.To[int32](0))),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(0)) },
+			job: newJob("j", 2, 3, perIndex(0, ptr.To[int32](0))),
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(0))
+			},
 			want: syncWant{failed: 1, failedIndexes: ptr.To("0"), finalizersOff: 1,
 				conditions: "FailureTarget=True/MaxFailedIndexesExceeded,Failed=True/MaxFailedIndexesExceeded",
 				events:     map[string]int{"MaxFailedIndexesExceeded": 1}},
@@ -379,7 +393,9 @@ func TestSyncJob(t *testing.T) {
 		"pod failure policy FailJob on a pod condition": {
 			job: newJob("j", 1, 1, withPolicy(batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionFailJob,
 				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}})),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, condition(corev1.DisruptionTarget)) },
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, condition(corev1.DisruptionTarget))
+			},
 			want: syncWant{failed: 1, finalizersOff: 1,
 				conditions: "FailureTarget=True/PodFailurePolicy,Failed=True/PodFailurePolicy",
 				events:     map[string]int{"PodFailurePolicy": 1}},
@@ -387,7 +403,9 @@ func TestSyncJob(t *testing.T) {
 		"pod failure policy Ignore: not counted, replaced": {
 			job: newJob("j", 1, 1, backoffLimit(0), withPolicy(batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionIgnore,
 				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}})),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, condition(corev1.DisruptionTarget), finishedAt(long)) },
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, condition(corev1.DisruptionTarget), finishedAt(long))
+			},
 			want: syncWant{created: 1, active: 1, finalizersOff: 1, events: map[string]int{"SuccessfulCreate": 1}},
 		},
 		"pod failure policy Count with NotIn": {
@@ -407,7 +425,9 @@ func TestSyncJob(t *testing.T) {
 		"pod failure policy FailIndex fails the index at once": {
 			job: newJob("j", 1, 2, perIndex(3, nil), withPolicy(batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionFailIndex,
 				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{1}}})),
-			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(0)) },
+			pods: func(j *batchv1.Job) []*corev1.Pod {
+				return pods(j, "f", 1, corev1.PodFailed, index(0), failureCount(0))
+			},
 			want: syncWant{created: 1, createdIndexes: "1", active: 1, failed: 1, failedIndexes: ptr.To("0"), finalizersOff: 1,
 				events: map[string]int{"SuccessfulCreate": 1}},
 		},
@@ -556,4 +576,3 @@ func checkSync(t *testing.T, f *fixture, job *batchv1.Job, w syncWant) {
 		t.Errorf("events %v, want %v", events, want)
 	}
 }
-
