@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,6 +177,9 @@ type testEnv struct {
 	server *Server
 	http   *httptest.Server
 	clock  *clocktesting.FakeClock
+
+	mu       sync.Mutex
+	requests []string // guarded by mu
 }
 
 var testNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -201,9 +205,23 @@ func newTestEnv(t testing.TB, mutate ...func(*Options)) *testEnv {
 	if err := s.Bootstrap(context.Background()); err != nil {
 		t.Fatalf("Bootstrap: %v", err)
 	}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &testEnv{t: t, server: s, http: srv, clock: fakeClock}
+	e := &testEnv{t: t, server: s, clock: fakeClock}
+	handler := s.Handler()
+	e.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.requests = append(e.requests, r.Method+" "+r.URL.String())
+		e.mu.Unlock()
+		handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(e.http.Close)
+	return e
+}
+
+// requestLog returns the requests served so far ("METHOD path?query").
+func (e *testEnv) requestLog() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.requests...)
 }
 
 // response is a recorded HTTP response.

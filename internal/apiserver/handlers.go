@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -138,7 +139,7 @@ func (s *Server) deleteOptionsFrom(w http.ResponseWriter, r *http.Request) (*met
 	}
 	opts := &metav1.DeleteOptions{}
 	if len(body) > 0 {
-		obj, err := s.codecs.decodeAny(body, requestMediaType(r), metav1.SchemeGroupVersion.WithKind("DeleteOptions"))
+		obj, err := s.codecs.decodeAny(body, requestMediaType(r), corev1.SchemeGroupVersion.WithKind("DeleteOptions"))
 		if err != nil {
 			return nil, err
 		}

@@ -237,8 +237,6 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 		}
 	}
 
-	timeout := s.clock.NewTimer(p.timeout)
-	defer timeout.Stop()
 	var bookmarkC <-chan time.Time
 	var bookmarkTimer clockTimer
 	if p.bookmarks {
@@ -246,6 +244,9 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 		defer bookmarkTimer.Stop()
 		bookmarkC = bookmarkTimer.C()
 	}
+	// Created after the bookmark timer: tests with a fake clock wait for this one.
+	timeout := s.clock.NewTimer(p.timeout)
+	defer timeout.Stop()
 	// lastRev is the revision of the last change this watch has seen (sent or
 	// filtered out); a bookmark never claims more.
 	lastRev := startRev
