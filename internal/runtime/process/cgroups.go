@@ -152,19 +152,54 @@ func (s cgroupSetup) create(id string, memoryBytes, cpuMilli int64) (*cgroupRef,
 
 // joinThread moves the calling OS thread into a v1 cgroup, so a child forked from it
 // starts inside (v1 has no clone-into-cgroup). The caller must lock the thread and
-// let it die afterwards.
-func (r *cgroupRef) joinThread() error {
+// call the returned leave as soon as the child is forked: while the thread is in
+// the container's cgroup, the OOM killer could pick the whole supervisor.
+func (r *cgroupRef) joinThread() (leave func(), err error) {
 	subs, err := v1Hierarchy()
 	if err != nil {
-		return fmt.Errorf("finding cgroup v1 controllers: %w", err)
+		return nil, fmt.Errorf("finding cgroup v1 controllers: %w", err)
 	}
 	tid := []byte(strconv.Itoa(unix.Gettid()))
-	for _, s := range subs {
-		if err := os.WriteFile(filepath.Join(subsystemPath(s, r.Path), "tasks"), tid, 0); err != nil {
-			return fmt.Errorf("joining cgroup %s: %w", r.Path, err)
+	own, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("reading own cgroup: %w", err)
+	}
+	var back []string // tasks files to return to
+	leave = func() {
+		for _, p := range back {
+			_ = os.WriteFile(p, tid, 0)
 		}
 	}
-	return nil
+	for _, s := range subs {
+		orig, ok := v1CgroupOf(own, string(s.Name()))
+		if !ok {
+			leave()
+			return nil, fmt.Errorf("joining cgroup %s: own %s cgroup unknown", r.Path, s.Name())
+		}
+		if err := os.WriteFile(filepath.Join(subsystemPath(s, r.Path), "tasks"), tid, 0); err != nil {
+			leave()
+			return nil, fmt.Errorf("joining cgroup %s: %w", r.Path, err)
+		}
+		back = append(back, filepath.Join(subsystemPath(s, orig), "tasks"))
+	}
+	return leave, nil
+}
+
+// v1CgroupOf finds a controller's path in /proc/<pid>/cgroup content
+// ("4:memory:/a/b" or "1:cpu,cpuacct:/a").
+func v1CgroupOf(procCgroup []byte, controller string) (string, bool) {
+	for _, line := range strings.Split(string(procCgroup), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == controller {
+				return parts[2], true
+			}
+		}
+	}
+	return "", false
 }
 
 // openDir opens a v2 cgroup's directory for SysProcAttr.CgroupFD.

@@ -46,7 +46,7 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 		rec := c.rec
 		s.mu.Unlock()
 		close(c.launched)
-		if werr := writeRecord(s.opts.Dir, &rec); werr != nil {
+		if werr := writeRecord(s.opts.Dir, &rec, true); werr != nil {
 			s.logger.Printf("container %s: %v", cfg.ID, werr)
 		}
 		close(c.done)
@@ -64,7 +64,7 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 	s.mu.Lock()
 	rec := c.rec
 	s.mu.Unlock()
-	if err := writeRecord(s.opts.Dir, &rec); err != nil {
+	if err := writeRecord(s.opts.Dir, &rec, false); err != nil {
 		s.logger.Printf("container %s: %v", cfg.ID, err)
 	}
 	close(c.launched)
@@ -346,7 +346,7 @@ func (s *supervisor) finish(c *container, ex exit) {
 			s.logger.Printf("container %s: %v", rec.Status.ID, err)
 		}
 	}
-	if err := writeRecord(s.opts.Dir, &rec); err != nil {
+	if err := writeRecord(s.opts.Dir, &rec, true); err != nil {
 		s.logger.Printf("container %s: %v", rec.Status.ID, err)
 	}
 	close(c.done)

@@ -87,8 +87,12 @@ func validID(id string) error {
 	return nil
 }
 
-// writeRecord stores r atomically: a temp file, fsynced, renamed over the old one.
-func writeRecord(dir string, r *record) error {
+// writeRecord stores r atomically: a temp file renamed over the old one. With sync
+// the data is flushed to disk first, so the record also survives a crash of the
+// machine: exits are written so (a container's exit code is the one thing nothing
+// else could reconstruct); starts are not, since a machine crash ends the
+// container anyway and a lost start record reads as a container never started.
+func writeRecord(dir string, r *record, sync bool) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("encoding container record: %w", err)
@@ -99,7 +103,7 @@ func writeRecord(dir string, r *record) error {
 		return fmt.Errorf("writing container record: %w", err)
 	}
 	_, werr := tmp.Write(b)
-	if werr == nil {
+	if werr == nil && sync {
 		werr = tmp.Sync()
 	}
 	if cerr := tmp.Close(); werr == nil {

@@ -506,8 +506,11 @@ func (s *supervisor) serve(ctx context.Context, cc *clientConn) {
 				_ = cc.conn.Close()
 				return
 			}
-			if req.Op == opHello {
+			switch req.Op {
+			case opHello:
 				s.replayExits(cc)
+			case opShutdown:
+				s.shutdownOnce.Do(func() { close(s.shutdown) })
 			}
 		}()
 	}
@@ -554,8 +557,7 @@ func (s *supervisor) handle(ctx context.Context, cc *clientConn, req request) re
 		return errResponse(s.resize(req.ID, req.Width, req.Height))
 	case opShutdown:
 		s.stopAll(ctx, req.Grace)
-		s.shutdownOnce.Do(func() { close(s.shutdown) })
-		return response{}
+		return response{} // serve closes s.shutdown once this is sent
 	default:
 		return response{Error: fmt.Sprintf("unknown operation %q", req.Op)}
 	}

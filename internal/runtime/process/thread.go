@@ -56,9 +56,11 @@ func (ts threadSetup) prepareAndStart(sys *syscall.SysProcAttr, start func() err
 			sys.UseCgroupFD = true
 			sys.CgroupFD = int(dir.Fd())
 		default:
-			if err := ts.cgroup.joinThread(); err != nil {
+			leave, err := ts.cgroup.joinThread()
+			if err != nil {
 				return err
 			}
+			defer leave()
 		}
 	}
 	if len(ts.mounts) > 0 {
