@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes/scheme"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kjet-dev/kjet/internal/podlogs"
 	"github.com/kjet-dev/kjet/internal/runtime"
@@ -84,9 +87,9 @@ func logAttempt(pod *corev1.Pod, container string, previous bool) (int, error) {
 }
 
 func (a *Agent) serveLog(w http.ResponseWriter, r *http.Request, pod *corev1.Pod) {
-	var opts corev1.PodLogOptions
-	if err := scheme.ParameterCodec.DecodeParameters(r.URL.Query(), corev1.SchemeGroupVersion, &opts); err != nil {
-		streaming.WriteStatus(w, apierrors.NewBadRequest(fmt.Sprintf("invalid log options: %v", err)))
+	opts, err := parseLogOptions(r.URL.Query())
+	if err != nil {
+		streaming.WriteStatus(w, err)
 		return
 	}
 	container, err := pickContainer(pod, opts.Container)
@@ -169,4 +172,51 @@ func (a *Agent) serveStream(w http.ResponseWriter, r *http.Request, pod *corev1.
 	streaming.ServeAttach(w, r, func(ctx context.Context, eo runtime.ExecOptions) error {
 		return a.rt.Attach(ctx, id, eo)
 	})
+}
+
+// parseLogOptions reads corev1.PodLogOptions from a pods/log query.
+func parseLogOptions(q url.Values) (corev1.PodLogOptions, error) {
+	opts := corev1.PodLogOptions{Container: q.Get("container")}
+	bad := func(name, v string, err error) error {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid value %q for %s: %v", v, name, err))
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"follow", &opts.Follow}, {"previous", &opts.Previous}, {"timestamps", &opts.Timestamps}, {"insecureSkipTLSVerifyBackend", &opts.InsecureSkipTLSVerifyBackend}} {
+		if v := q.Get(b.name); v != "" {
+			parsed, err := strconv.ParseBool(v)
+			if err != nil {
+				return opts, bad(b.name, v, err)
+			}
+			*b.dst = parsed
+		}
+	}
+	for _, n := range []struct {
+		name string
+		dst  **int64
+	}{{"sinceSeconds", &opts.SinceSeconds}, {"tailLines", &opts.TailLines}, {"limitBytes", &opts.LimitBytes}} {
+		if v := q.Get(n.name); v != "" {
+			parsed, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return opts, bad(n.name, v, err)
+			}
+			*n.dst = &parsed
+		}
+	}
+	if v := q.Get("sinceTime"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return opts, bad("sinceTime", v, err)
+		}
+		mt := metav1.NewTime(t)
+		opts.SinceTime = &mt
+	}
+	if v := q.Get("stream"); v != "" {
+		opts.Stream = &v
+	}
+	if opts.SinceSeconds != nil && opts.SinceTime != nil {
+		return opts, apierrors.NewBadRequest("at most one of sinceTime or sinceSeconds may be specified")
+	}
+	return opts, nil
 }
