@@ -127,10 +127,10 @@ func TestCreateMatchesKubernetes(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	tests := []struct {
-		name                                  string
-		spec                                  batchv1.JobSpec
+		name                                   string
+		spec                                   batchv1.JobSpec
 		completions, parallelism, backoffLimit *int32
-		replacement                           batchv1.PodReplacementPolicy
+		replacement                            batchv1.PodReplacementPolicy
 	}{
 		{"both unset", batchv1.JobSpec{}, ptr.To[int32](1), ptr.To[int32](1), ptr.To[int32](6), batchv1.TerminatingOrFailed},
 		{"work queue", batchv1.JobSpec{Parallelism: ptr.To[int32](3)}, nil, ptr.To[int32](3), ptr.To[int32](6), batchv1.TerminatingOrFailed},
