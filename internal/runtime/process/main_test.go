@@ -18,7 +18,7 @@ import (
 // The test binary plays three extra roles, chosen by its first argument:
 //
 //	kjet-supervisor --dir DIR          the supervisor (what `kjet supervisor` runs)
-//	kjet-test-server DIR ID LOG MARKER a "server" holding a Runtime, killed by a test
+//	kjet-test-server DIR ID LOG MARKER TRIGGER  a "server" holding a Runtime, killed by a test
 //	kjet-test-alloc                    a container that allocates 256 MiB
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
@@ -35,13 +35,22 @@ func TestMain(m *testing.M) {
 }
 
 func runTestSupervisor(args []string) int {
-	if len(args) != 2 || args[0] != "--dir" {
-		fmt.Fprintln(os.Stderr, "usage: kjet-supervisor --dir DIR")
+	if len(args) < 2 || args[0] != "--dir" {
+		fmt.Fprintln(os.Stderr, "usage: kjet-supervisor --dir DIR [IDLE-TIMEOUT]")
 		return 2
+	}
+	opts := SupervisorOptions{Dir: args[1]}
+	if len(args) > 2 {
+		d, err := time.ParseDuration(args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		opts.IdleTimeout = d
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := RunSupervisor(ctx, SupervisorOptions{Dir: args[1]}); err != nil {
+	if err := RunSupervisor(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -50,7 +59,7 @@ func runTestSupervisor(args []string) int {
 
 // runTestServer starts one container, says so on stdout and waits to be killed.
 func runTestServer(args []string) int {
-	dir, id, logPath, marker := args[0], args[1], args[2], args[3]
+	dir, id, logPath, marker, trigger := args[0], args[1], args[2], args[3], args[4]
 	ctx := context.Background()
 	rt, err := New(ctx, Options{Dir: dir, SupervisorArgv: supervisorArgv(dir)})
 	if err != nil {
@@ -61,6 +70,15 @@ func runTestServer(args []string) int {
 		ID:      id,
 		Argv:    []string{"sh", "-c", "echo ran >> " + marker + "; sleep 2; echo done"},
 		LogPath: logPath,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// Exits only once the test creates the trigger file, after this "server" is dead.
+	_, err = rt.Start(ctx, runtime.ContainerConfig{
+		ID:   id + "-unwatched",
+		Argv: []string{"sh", "-c", "while [ ! -e " + trigger + " ]; do sleep 0.01; done; exit 4"},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -266,11 +266,12 @@ func TestServerKilledContainerRunsOnce(t *testing.T) {
 	dir := t.TempDir()
 	logPath := logPathFor(t, "survivor")
 	marker := filepath.Join(t.TempDir(), "marker")
+	trigger := filepath.Join(t.TempDir(), "trigger")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := execCommand(self, "kjet-test-server", dir, "survivor", logPath, marker)
+	server := execCommand(self, "kjet-test-server", dir, "survivor", logPath, marker, trigger)
 	stdout, err := server.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +299,23 @@ func TestServerKilledContainerRunsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = server.Wait()
+	// A container that exits while no client is connected: its exit must still be
+	// delivered to the next client.
+	if err := os.WriteFile(trigger, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool {
+		recs, _ := readRecords(dir, func(string, error) {})
+		for _, r := range recs {
+			if r.Status.ID == "survivor-unwatched" {
+				return r.Status.State == runtime.StateExited
+			}
+		}
+		return false
+	}) {
+		recs, _ := readRecords(dir, func(string, error) {})
+		t.Fatalf("unwatched container did not exit: %+v%s", recs, logTail(dir+"/supervisor.log"))
+	}
 
 	rt, err := New(context.Background(), Options{Dir: dir, SupervisorArgv: supervisorArgv(dir)})
 	if err != nil {
@@ -310,13 +328,20 @@ func TestServerKilledContainerRunsOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	exited := rt.Exited(ctx)
-	select {
-	case id := <-exited:
-		if id != "survivor" {
-			t.Fatalf("exit of %q", id)
+	got := map[string]int{}
+	for got["survivor"] == 0 || got["survivor-unwatched"] == 0 {
+		select {
+		case id := <-exited:
+			got[id]++
+		case <-ctx.Done():
+			t.Fatalf("exits delivered: %v", got)
 		}
-	case <-ctx.Done():
-		t.Fatal("no exit delivered")
+	}
+	if len(got) != 2 || got["survivor"] != 1 || got["survivor-unwatched"] != 1 {
+		t.Fatalf("exits delivered: %v", got)
+	}
+	if st, _ := rt.Status(ctx, "survivor-unwatched"); st.ExitCode != 4 {
+		t.Fatalf("unwatched container: %+v", st)
 	}
 	st, err := rt.Status(ctx, "survivor")
 	if err != nil {

@@ -119,6 +119,17 @@ func writeRecord(dir string, r *record, sync bool) error {
 	return nil
 }
 
+// removeTempRecords deletes temp files left by a supervisor that died mid-write.
+// Only a supervisor holding the directory's lock may call it.
+func removeTempRecords(dir string) {
+	entries, _ := os.ReadDir(containersDir(dir))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			_ = os.Remove(filepath.Join(containersDir(dir), e.Name()))
+		}
+	}
+}
+
 // readRecords loads every stored container record; unreadable ones are reported
 // through bad and skipped.
 func readRecords(dir string, bad func(name string, err error)) ([]record, error) {
@@ -132,11 +143,7 @@ func readRecords(dir string, bad func(name string, err error)) ([]record, error)
 	var out []record
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".tmp-") {
-			_ = os.Remove(filepath.Join(containersDir(dir), name))
-			continue
-		}
-		if !strings.HasSuffix(name, ".json") {
+		if !strings.HasSuffix(name, ".json") || strings.HasPrefix(name, ".tmp-") {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(containersDir(dir), name))

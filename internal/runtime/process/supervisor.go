@@ -345,6 +345,7 @@ func exitFromWaitStatus(ws unix.WaitStatus) exit {
 // load reads the records a previous supervisor left: exited ones are served as they
 // are, running ones are watched until their process goes away.
 func (s *supervisor) load(ctx context.Context) error {
+	removeTempRecords(s.opts.Dir)
 	recs, err := readRecords(s.opts.Dir, func(name string, err error) {
 		s.logger.Printf("skipping unreadable record %s: %v", name, err)
 	})
