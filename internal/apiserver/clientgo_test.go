@@ -15,6 +15,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
@@ -154,5 +155,45 @@ func TestInformer(t *testing.T) {
 	}
 	if !usedWatchList {
 		t.Errorf("the informer did not use WatchList: %v", e.requestLog())
+	}
+}
+
+// TestMetadataClient drives the metadata-only client (what garbage collectors use):
+// PartialObjectMetadata lists and watches, protobuf preferred.
+func TestMetadataClient(t *testing.T) {
+	e := newTestEnv(t)
+	e.mustDo(201, "POST", cmPath, "application/json", cmJSON("a", `"x":"1"`))
+	client, err := metadata.NewForConfig(&rest.Config{Host: e.http.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	gvr := corev1.SchemeGroupVersion.WithResource("configmaps")
+	list, err := client.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
+	if err != nil || len(list.Items) != 1 || list.Items[0].Labels["x"] != "1" {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+	one, err := client.Resource(gvr).Namespace("default").Get(ctx, "a", metav1.GetOptions{})
+	if err != nil || one.UID == "" {
+		t.Fatalf("get: %v %+v", err, one)
+	}
+	w, err := client.Resource(gvr).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	e.mustDo(200, "PATCH", cmPath+"/a", "application/merge-patch+json", `{"metadata":{"labels":{"x":"2"}}}`)
+	select {
+	case ev := <-w.ResultChan():
+		pom, ok := ev.Object.(*metav1.PartialObjectMetadata)
+		if ev.Type != watch.Modified || !ok || pom.Labels["x"] != "2" {
+			t.Fatalf("event %v %#v", ev.Type, ev.Object)
+		}
+	case <-ctx.Done():
+		t.Fatal("no event")
+	}
+	if _, err := client.Resource(gvr).Namespace("default").Patch(ctx, "a", types.MergePatchType, []byte(`{"metadata":{"ownerReferences":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("patch: %v", err)
 	}
 }

@@ -80,10 +80,6 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req apiRequ
 		s.writeError(w, r, err)
 		return
 	}
-	if req.res == s.namespaces && !isDryRun(r) {
-		// Like the service account controller: every namespace gets a "default" one.
-		_ = s.ensureDefaultServiceAccount(r.Context(), created)
-	}
 	addWarnings(w, append(warnings, createWarnings...))
 	s.respondObject(w, r, req.res, http.StatusCreated, created)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/klog/v2"
 
 	"github.com/kjet-dev/kjet/internal/storage"
 )
@@ -138,6 +140,9 @@ func (s *Server) createObject(ctx context.Context, res *resource, namespace stri
 	} else {
 		accessor.SetNamespace("")
 	}
+	if accessor.GetResourceVersion() != "" {
+		return nil, nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+	}
 	if accessor.GetName() == "" && accessor.GetGenerateName() == "" {
 		return nil, nil, apierrors.NewInvalid(res.gvk.GroupKind(), "", field.ErrorList{
 			field.Required(field.NewPath("metadata", "name"), "name or generateName is required"),
@@ -152,7 +157,6 @@ func (s *Server) createObject(ctx context.Context, res *resource, namespace stri
 	}
 	accessor.SetUID(uuid.NewUUID())
 	accessor.SetCreationTimestamp(metav1.NewTime(s.clock.Now().UTC().Truncate(1e9)))
-	accessor.SetResourceVersion("")
 	accessor.SetGeneration(1)
 	accessor.SetDeletionTimestamp(nil)
 	accessor.SetDeletionGracePeriodSeconds(nil)
@@ -190,6 +194,13 @@ func (s *Server) createObject(ctx context.Context, res *resource, namespace stri
 			return nil, nil, storageError(err, res, accessor.GetName())
 		}
 		accessor.SetResourceVersion(strconv.FormatInt(rev, 10))
+		if res == s.namespaces {
+			// Like the service account controller: every namespace gets a "default"
+			// one. Best effort: Bootstrap repeats it for the system namespaces.
+			if err := s.ensureDefaultServiceAccount(ctx, obj); err != nil {
+				klog.FromContext(ctx).Error(err, "Creating the default service account", "namespace", accessor.GetName())
+			}
+		}
 		return obj, warnings, nil
 	}
 }
@@ -326,6 +337,14 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, obj, current 
 		accessor.SetUID(old.GetUID())
 	case uid != old.GetUID():
 		errs = append(errs, field.Invalid(field.NewPath("metadata", "uid"), uid, "field is immutable"))
+	}
+	if old.GetDeletionTimestamp() != nil {
+		for _, f := range accessor.GetFinalizers() {
+			if !slices.Contains(old.GetFinalizers(), f) {
+				errs = append(errs, field.Forbidden(field.NewPath("metadata", "finalizers"), fmt.Sprintf("no new finalizers can be added if the object is being deleted, found new finalizers %q", f)))
+				break
+			}
+		}
 	}
 	accessor.SetCreationTimestamp(old.GetCreationTimestamp())
 	accessor.SetGeneration(old.GetGeneration())
