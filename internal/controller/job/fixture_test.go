@@ -29,7 +29,7 @@ var testNow = time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 // fixture is a controller on a fake clientset whose informer caches the test
 // fills directly; sync runs one syncJob.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	client   *fake.Clientset
 	clock    *clocktesting.FakeClock
 	ctrl     *Controller
@@ -38,9 +38,13 @@ type fixture struct {
 	pods     cache.Indexer
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	client := fake.NewClientset()
+	// NewClientset's field-managed tracker builds a REST mapper on every
+	// call (seconds for thousands of pods); the simple tracker applies the
+	// same patches without it.
+	//lint:ignore SA1019 see above
+	client := fake.NewSimpleClientset()
 	var n atomic.Int64
 	// The fake tracker neither generates names nor UIDs.
 	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
