@@ -17,13 +17,34 @@ const kubernetesAPIModule = "k8s.io/api"
 const fallbackAPIVersion = "v0.37.2"
 
 // BuildVersion is kjet's version from the binary's build information: the main module's
-// version (a VCS pseudo-version for builds from a checkout), or "dev".
+// version when it has one, else "dev-<commit>" (with "-dirty" for uncommitted changes)
+// from the VCS stamp of a build in a checkout, else "dev".
 func BuildVersion() string {
 	info, ok := debug.ReadBuildInfo()
-	if !ok || info.Main.Version == "" || info.Main.Version == "(devel)" {
+	if !ok {
 		return "dev"
 	}
-	return strings.TrimPrefix(info.Main.Version, "v")
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return strings.TrimPrefix(v, "v")
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return "dev-" + rev + dirty
 }
 
 // KubernetesVersion returns the Kubernetes release whose API kjet implements, e.g.
