@@ -15,7 +15,8 @@ import (
 // client starts a new one that still knows the finished containers' exits.
 func TestSupervisorIdleExitAndRecords(t *testing.T) {
 	dir := t.TempDir()
-	argv := append(supervisorArgv(dir), "300ms")
+	// Short, but long enough for a loaded machine to connect after starting it.
+	argv := append(supervisorArgv(dir), "1500ms")
 	rt, err := New(context.Background(), Options{Dir: dir, SupervisorArgv: argv})
 	if err != nil {
 		t.Fatal(err)
