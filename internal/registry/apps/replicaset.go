@@ -1,0 +1,135 @@
+// Package apps holds the rules of apps/v1 ReplicaSets: defaults, validation (a selector
+// that matches the template's labels, restartPolicy Always), the status subresource and
+// kubectl's replicaset table. kjet stores them; no controller acts on them yet.
+package apps
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
+
+	"github.com/kjet-dev/kjet/internal/registry"
+	"github.com/kjet-dev/kjet/internal/registry/pod"
+	"github.com/kjet-dev/kjet/internal/registry/printers"
+)
+
+// ReplicaSetStrategy returns the rules of replicasets.
+func ReplicaSetStrategy() registry.FuncStrategy[*appsv1.ReplicaSet] {
+	return registry.FuncStrategy[*appsv1.ReplicaSet]{
+		Namespaced: true,
+		Defaults: func(rs *appsv1.ReplicaSet) {
+			if rs.Spec.Replicas == nil {
+				rs.Spec.Replicas = ptr.To(int32(1))
+			}
+			pod.SetDefaultsPodSpec(&rs.Spec.Template.Spec)
+		},
+		PrepareCreate: func(rs *appsv1.ReplicaSet) { rs.Status = appsv1.ReplicaSetStatus{} },
+		PrepareUpdate: func(rs, old *appsv1.ReplicaSet) { rs.Status = old.Status },
+		Check:         validateReplicaSetSpec,
+		CheckUpdate: func(rs, old *appsv1.ReplicaSet) field.ErrorList {
+			return apivalidation.ValidateImmutableField(rs.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))
+		},
+		GenerationChanged: func(rs, old *appsv1.ReplicaSet) bool {
+			return !equality.Semantic.DeepEqual(rs.Spec, old.Spec)
+		},
+		Fields: func(rs *appsv1.ReplicaSet) fields.Set {
+			return fields.Set{"status.replicas": fmt.Sprint(rs.Status.Replicas)}
+		},
+	}
+}
+
+func validateReplicaSetSpec(rs *appsv1.ReplicaSet) field.ErrorList {
+	var errs field.ErrorList
+	spec := &rs.Spec
+	specPath := field.NewPath("spec")
+	if spec.Replicas != nil {
+		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*spec.Replicas), specPath.Child("replicas"))...)
+	}
+	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(spec.MinReadySeconds), specPath.Child("minReadySeconds"))...)
+	selPath := specPath.Child("selector")
+	if spec.Selector == nil {
+		errs = append(errs, field.Required(selPath, ""))
+	} else {
+		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, selPath)...)
+		if len(spec.Selector.MatchLabels)+len(spec.Selector.MatchExpressions) == 0 {
+			errs = append(errs, field.Invalid(selPath, spec.Selector, "empty selector is invalid for deployment"))
+		}
+	}
+	if sel, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil && !sel.Empty() && !sel.Matches(labels.Set(spec.Template.Labels)) {
+		errs = append(errs, field.Invalid(specPath.Child("template", "metadata", "labels"), spec.Template.Labels, "`selector` does not match template `labels`"))
+	}
+	errs = append(errs, pod.ValidatePodTemplateSpec(&spec.Template, specPath.Child("template"))...)
+	if rp := spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
+		errs = append(errs, field.NotSupported(specPath.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
+	}
+	if spec.Template.Spec.ActiveDeadlineSeconds != nil {
+		errs = append(errs, field.Forbidden(specPath.Child("template", "spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in ReplicaSet is not Supported"))
+	}
+	return errs
+}
+
+// ReplicaSetStatus returns the rules of replicasets/status: counts may not be negative.
+func ReplicaSetStatus() registry.FuncStatusStrategy[*appsv1.ReplicaSet] {
+	return registry.FuncStatusStrategy[*appsv1.ReplicaSet]{
+		KeepSpec: func(rs, old *appsv1.ReplicaSet) { rs.Spec = old.Spec },
+		CheckStatus: func(rs, _ *appsv1.ReplicaSet) field.ErrorList {
+			var errs field.ErrorList
+			p := field.NewPath("status")
+			s := rs.Status
+			for _, c := range []struct {
+				name  string
+				value int32
+			}{{"replicas", s.Replicas}, {"fullyLabeledReplicas", s.FullyLabeledReplicas}, {"readyReplicas", s.ReadyReplicas}, {"availableReplicas", s.AvailableReplicas}} {
+				errs = append(errs, apivalidation.ValidateNonnegativeField(int64(c.value), p.Child(c.name))...)
+			}
+			return errs
+		},
+	}
+}
+
+// ReplicaSetTable renders NAME DESIRED CURRENT READY AGE [CONTAINERS IMAGES SELECTOR].
+type ReplicaSetTable struct{}
+
+var _ registry.TableConvertor = ReplicaSetTable{}
+
+// Columns implements registry.TableConvertor.
+func (ReplicaSetTable) Columns() []metav1.TableColumnDefinition {
+	return []metav1.TableColumnDefinition{
+		printers.NameColumn(),
+		printers.Column("Desired", "integer", "Replicas is the number of desired replicas.", 0),
+		printers.Column("Current", "integer", "Replicas is the most recently observed number of replicas.", 0),
+		printers.Column("Ready", "integer", "The number of ready replicas for this replica set.", 0),
+		printers.AgeColumn(),
+		printers.Column("Containers", "string", "Names of each container in the template.", 1),
+		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
+		printers.Column("Selector", "string", "Selector is a label query over pods that should match the replica count.", 1),
+	}
+}
+
+// Cells implements registry.TableConvertor.
+func (ReplicaSetTable) Cells(obj runtime.Object, now time.Time) ([]interface{}, error) {
+	rs, ok := obj.(*appsv1.ReplicaSet)
+	if !ok {
+		return nil, fmt.Errorf("replicaset table: unexpected object %T", obj)
+	}
+	desired := int64(1)
+	if rs.Spec.Replicas != nil {
+		desired = int64(*rs.Spec.Replicas)
+	}
+	names, images := printers.ContainersAndImages(rs.Spec.Template.Spec.Containers)
+	return []interface{}{
+		rs.Name, desired, int64(rs.Status.Replicas), int64(rs.Status.ReadyReplicas),
+		printers.Since(rs.CreationTimestamp, now), names, images, printers.Selector(rs.Spec.Selector),
+	}, nil
+}
