@@ -78,7 +78,15 @@ spec:
 `
 
 func TestKubectl(t *testing.T) {
-	binary := kubectlBinary(t, "33")
+	// 1.33 uses aggregated discovery; 1.27 asks for v2beta1 only and so reads the
+	// legacy per-group documents.
+	for _, minor := range []string{"33", "27"} {
+		t.Run("1."+minor, func(t *testing.T) { testKubectl(t, minor) })
+	}
+}
+
+func testKubectl(t *testing.T, minor string) {
+	binary := kubectlBinary(t, minor)
 	e := newTestEnv(t)
 	k := kubectlRunner{t: t, binary: binary, server: e.http.URL, home: t.TempDir()}
 

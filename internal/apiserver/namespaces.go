@@ -85,8 +85,9 @@ func (s *Server) promptNamespaceFinalization() {
 }
 
 // Run does the server's background work until ctx ends: it empties terminating
-// namespaces and then removes them.
+// namespaces and then removes them. When it returns, open watches end.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.stoppingOnce.Do(func() { close(s.stopping) })
 	logger := klog.FromContext(ctx)
 	if s.namespaces == nil {
 		<-ctx.Done()

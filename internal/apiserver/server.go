@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,6 +75,10 @@ type Server struct {
 
 	// namespaceDeleted prompts Run to finalize terminating namespaces.
 	namespaceDeleted chan struct{}
+	// stopping is closed when Run returns; open watches end then, so that an
+	// http.Server.Shutdown after Run does not wait for them.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 }
 
 // resource is a registry.Resource plus what the server derives from it once.
@@ -117,6 +122,7 @@ func New(opts Options) (*Server, error) {
 		codecs:           c,
 		byGroupVersion:   map[string]map[string]*resource{},
 		namespaceDeleted: make(chan struct{}, 1),
+		stopping:         make(chan struct{}),
 	}
 	typeConverter := applyconfigurations.NewTypeConverter(c.scheme)
 	for i := range opts.Resources {

@@ -254,6 +254,8 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.stopping:
+			return
 		case <-timeout.C():
 			return
 		case <-bookmarkC:

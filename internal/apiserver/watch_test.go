@@ -271,3 +271,18 @@ func (ev rawEvent) decodeInto(t testing.TB, into interface{}) {
 		t.Fatalf("decoding %s: %v", ev.Object, err)
 	}
 }
+
+func TestWatchEndsWhenRunStops(t *testing.T) {
+	e := newTestEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.server.Run(ctx) }()
+	w := e.watch(cmPath + "?watch=true&resourceVersion=0")
+	e.mustDo(201, "POST", cmPath, "application/json", cmJSON("a", ""))
+	w.expect("ADDED", "a")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	w.expectEnd()
+}
