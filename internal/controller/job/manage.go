@@ -147,6 +147,8 @@ func (c *Controller) scaleDown(ctx context.Context, sc *syncContext, pods []*cor
 			removedReady.Add(1)
 		}
 	})
+	// Deleted pods terminate for a while (as in Kubernetes, counted at once).
+	sc.terminating += removed.Load()
 	return active - removed.Load(), removedReady.Load(), errors.Join(errs...)
 }
 

@@ -82,7 +82,11 @@ func (c *Controller) syncJob(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("getting job %s: %w", key, err)
 	}
-	if !isManaged(shared) || isFinished(shared) {
+	if !isManaged(shared) {
+		return nil
+	}
+	if isFinished(shared) {
+		c.backoffs.delete(key)
 		return nil
 	}
 	if m := shared.Spec.CompletionMode; m != nil && *m != batchv1.NonIndexedCompletion && *m != batchv1.IndexedCompletion {

@@ -112,7 +112,7 @@ func TestSyncJob(t *testing.T) {
 		"parallelism down deletes the surplus, not failures": {
 			job:  newJob("j", 1, 5),
 			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "r", 3, corev1.PodRunning, ready) },
-			want: syncWant{deleted: "r0,r1", finalizersOff: 2, active: 1, ready: 1, events: map[string]int{"SuccessfulDelete": 2}},
+			want: syncWant{deleted: "r0,r1", finalizersOff: 2, active: 1, ready: 1, terminating: 2, events: map[string]int{"SuccessfulDelete": 2}},
 		},
 		"scale down prefers unscheduled, then not ready pods": {
 			job: newJob("j", 1, 5),
@@ -123,7 +123,7 @@ func TestSyncJob(t *testing.T) {
 					newPod(j, "unscheduled", corev1.PodPending, unscheduled),
 				}
 			},
-			want: syncWant{deleted: "notready,unscheduled", finalizersOff: 2, active: 1, ready: 1, events: map[string]int{"SuccessfulDelete": 2}},
+			want: syncWant{deleted: "notready,unscheduled", finalizersOff: 2, active: 1, ready: 1, terminating: 2, events: map[string]int{"SuccessfulDelete": 2}},
 		},
 		// --- failures, back-off, backoffLimit ---
 		"failed pod is counted and replaced after the back-off": {
@@ -267,7 +267,7 @@ func TestSyncJob(t *testing.T) {
 		"suspending deletes active pods, not as failures": {
 			job:  newJob("j", 2, 4, suspended, started(long)),
 			pods: func(j *batchv1.Job) []*corev1.Pod { return pods(j, "r", 2, corev1.PodRunning, ready) },
-			want: syncWant{deleted: "r0,r1", finalizersOff: 2, conditions: "Suspended=True/JobSuspended",
+			want: syncWant{deleted: "r0,r1", finalizersOff: 2, terminating: 2, conditions: "Suspended=True/JobSuspended",
 				events: map[string]int{"SuccessfulDelete": 2, "Suspended": 1}},
 		},
 		"resuming creates pods and flips the condition": {
@@ -317,7 +317,7 @@ func TestSyncJob(t *testing.T) {
 					newPod(j, "new", corev1.PodRunning, index(0)),
 				}
 			},
-			want: syncWant{deleted: "new", finalizersOff: 1, active: 1, ready: 1, events: map[string]int{"SuccessfulDelete": 1}},
+			want: syncWant{deleted: "new", finalizersOff: 1, active: 1, ready: 1, terminating: 1, events: map[string]int{"SuccessfulDelete": 1}},
 		},
 		"indexed pods out of range or of completed indexes are deleted": {
 			job: newJob("j", 2, 2, indexedJob, withStatus(func(s *batchv1.JobStatus) { s.CompletedIndexes = "1"; s.Succeeded = 1 })),
@@ -328,7 +328,7 @@ func TestSyncJob(t *testing.T) {
 					newPod(j, "r5", corev1.PodRunning, index(5)),
 				}
 			},
-			want: syncWant{deleted: "r1,r5", finalizersOff: 2, active: 1, succeeded: 1, completed: "1", events: map[string]int{"SuccessfulDelete": 2}},
+			want: syncWant{deleted: "r1,r5", finalizersOff: 2, active: 1, terminating: 2, succeeded: 1, completed: "1", events: map[string]int{"SuccessfulDelete": 2}},
 		},
 		// --- backoffLimitPerIndex ---
 		"per index: an index out of retries is failed, others run": {
