@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +84,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("process runtime: Dir is required")
 	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("process runtime: %w", err)
+	}
+	opts.Dir = dir
 	if len(socketPath(opts.Dir)) > 107 {
 		return nil, fmt.Errorf("process runtime: socket path %s is too long for a unix socket", socketPath(opts.Dir))
 	}

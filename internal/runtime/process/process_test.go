@@ -73,6 +73,12 @@ func TestStartAndExit(t *testing.T) {
 			wantReason: "Completed",
 			wantLog:    []string{`stdout F foo=bar gpus=0,2\n`, `stdout F ` + regexp.QuoteMeta(work) + `\n`},
 		},
+		{
+			name:       "no working directory means /",
+			cfg:        runtime.ContainerConfig{Argv: []string{"pwd"}},
+			wantReason: "Completed",
+			wantLog:    []string{`stdout F /\n`},
+		},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -84,6 +85,16 @@ func RunSupervisor(ctx context.Context, opts SupervisorOptions) error {
 	}
 	if os.Getenv(detachEnv) == "1" {
 		return detach()
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return fmt.Errorf("supervisor directory: %w", err)
+	}
+	opts.Dir = dir
+	// Containers without a workingDir start in "/", as in an image without WORKDIR,
+	// not wherever the server happened to be started.
+	if err := os.Chdir("/"); err != nil {
+		return fmt.Errorf("changing to /: %w", err)
 	}
 	s := &supervisor{
 		opts:       opts,
