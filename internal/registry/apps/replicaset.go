@@ -66,7 +66,7 @@ func validateReplicaSetSpec(rs *appsv1.ReplicaSet) field.ErrorList {
 			errs = append(errs, field.Invalid(selPath, spec.Selector, "empty selector is invalid for deployment"))
 		}
 	}
-	if sel, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil && !sel.Empty() && !sel.Matches(labels.Set(spec.Template.Labels)) {
+	if sel, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil && !sel.Matches(labels.Set(spec.Template.Labels)) {
 		errs = append(errs, field.Invalid(specPath.Child("template", "metadata", "labels"), spec.Template.Labels, "`selector` does not match template `labels`"))
 	}
 	errs = append(errs, pod.ValidatePodTemplateSpec(&spec.Template, specPath.Child("template"))...)
