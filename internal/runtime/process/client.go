@@ -60,9 +60,10 @@ type Runtime struct {
 	seq          atomic.Uint64
 	shuttingDown atomic.Bool // set by Shutdown: a lost connection is then expected
 
-	// connMu guards conn, enc and pending; wmu serialises writes on conn.
-	connMu  sync.Mutex
-	conn    net.Conn
+	// connMu guards conn, enc, pending and connected; wmu serialises writes on conn.
+	connMu    sync.Mutex
+	connected chan struct{} // closed while conn is usable; replaced when it breaks
+	conn      net.Conn
 	wmu     sync.Mutex
 	enc     *json.Encoder
 	pending map[uint64]chan response
@@ -119,6 +120,8 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, err
 	}
 	r.conn, r.enc = conn, json.NewEncoder(conn)
+	r.connected = make(chan struct{})
+	close(r.connected)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.wg.Add(1)
 	go func() {
@@ -220,6 +223,7 @@ func (r *Runtime) readLoop(conn net.Conn) {
 		_ = conn.Close()
 		r.connMu.Lock()
 		r.conn, r.enc = nil, nil
+		r.connected = make(chan struct{})
 		for seq, ch := range r.pending {
 			ch <- response{Error: "connection to supervisor lost"}
 			delete(r.pending, seq)
@@ -245,6 +249,7 @@ func (r *Runtime) readLoop(conn net.Conn) {
 		}
 		r.connMu.Lock()
 		r.conn, r.enc = conn, json.NewEncoder(conn)
+		close(r.connected)
 		r.connMu.Unlock()
 		r.wg.Add(1)
 		go func() {
@@ -258,11 +263,23 @@ func (r *Runtime) readLoop(conn net.Conn) {
 func (r *Runtime) call(ctx context.Context, req request) (response, error) {
 	req.Seq = r.seq.Add(1)
 	ch := make(chan response, 1)
-	r.connMu.Lock()
-	enc := r.enc
-	if enc == nil {
+	// While the supervisor is being restarted, wait for it (or ctx).
+	var enc *json.Encoder
+	for {
+		r.connMu.Lock()
+		enc = r.enc
+		if enc != nil {
+			break
+		}
+		connected := r.connected
 		r.connMu.Unlock()
-		return response{}, errors.New("process runtime: not connected to the supervisor")
+		select {
+		case <-connected:
+		case <-ctx.Done():
+			return response{}, fmt.Errorf("%s: waiting for the supervisor: %w", req.Op, ctx.Err())
+		case <-r.ctx.Done():
+			return response{}, errors.New("process runtime: closed")
+		}
 	}
 	r.pending[req.Seq] = ch
 	r.connMu.Unlock()

@@ -257,10 +257,11 @@ func (s *supervisor) run(ctx context.Context) error {
 		_ = c.conn.Close()
 	}
 	s.mu.Unlock()
-	stopServing()
 	// Containers still running here raced the idle timeout or ctx: stop them, since
-	// nothing would be left to capture their output.
+	// nothing would be left to capture their output. Adopted ones are watched until
+	// they are gone, so serveCtx ends only after this.
 	s.stopAll(context.Background(), s.opts.StopGrace)
+	stopServing()
 	stopReaping()
 	s.wg.Wait()
 	return nil
@@ -545,7 +546,9 @@ func (s *supervisor) handle(ctx context.Context, cc *clientConn, req request) re
 		}
 		return response{Record: &rec}
 	case opStop:
-		return errResponse(s.stop(ctx, req.ID, req.Grace))
+		// Not the connection's ctx: a stop goes on to SIGKILL after the grace period
+		// even if the server that asked for it dies meanwhile.
+		return errResponse(s.stop(context.WithoutCancel(ctx), req.ID, req.Grace))
 	case opStatus:
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -568,7 +571,7 @@ func (s *supervisor) handle(ctx context.Context, cc *clientConn, req request) re
 	case opResize:
 		return errResponse(s.resize(req.ID, req.Width, req.Height))
 	case opShutdown:
-		s.stopAll(ctx, req.Grace)
+		s.stopAll(context.WithoutCancel(ctx), req.Grace)
 		return response{} // serve closes s.shutdown once this is sent
 	default:
 		return response{Error: fmt.Sprintf("unknown operation %q", req.Op)}
