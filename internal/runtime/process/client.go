@@ -64,9 +64,9 @@ type Runtime struct {
 	connMu    sync.Mutex
 	connected chan struct{} // closed while conn is usable; replaced when it breaks
 	conn      net.Conn
-	wmu     sync.Mutex
-	enc     *json.Encoder
-	pending map[uint64]chan response
+	wmu       sync.Mutex
+	enc       *json.Encoder
+	pending   map[uint64]chan response
 
 	mu      sync.Mutex // guards subs, backlog, exited
 	subs    map[*subscriber]struct{}
