@@ -78,6 +78,7 @@ type Agent struct {
 
 	// nodeAllocatable is what the node offers, for resourceFieldRef defaults.
 	nodeAllocatable corev1.ResourceList
+	gpus            *gpuAllocator
 
 	mu sync.Mutex // guards workers, owners, adopted
 	// workers holds the goroutine running each pod, by pod UID.
@@ -141,7 +142,9 @@ func New(opts Options) (*Agent, error) {
 		owners:  map[string]types.UID{},
 		adopted: map[types.UID][]runtime.ContainerStatus{},
 	}
-	a.nodeAllocatable = nodeCapacity(opts.MaxPods)
+	devices := gpuIndexes()
+	a.gpus = newGPUAllocator(devices)
+	a.nodeAllocatable = nodeCapacity(opts.MaxPods, len(devices))
 	return a, nil
 }
 
@@ -176,6 +179,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		uid := types.UID(st.Config.PodUID)
 		a.adopted[uid] = append(a.adopted[uid], st)
 		a.owners[st.ID] = uid
+		if st.State == runtime.StateRunning {
+			a.gpus.claim(st.ID, st.Config.GPUs)
+		}
 	}
 	a.mu.Unlock()
 
@@ -191,16 +197,19 @@ func (a *Agent) Run(ctx context.Context) error {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.opts.NodeName).String()
 		}))
 	podInformer := factory.Core().V1().Pods().Informer()
-	if _, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.podChanged,
 		UpdateFunc: func(_, obj any) { a.podChanged(obj) },
 		DeleteFunc: a.podDeleted,
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced) {
+	// Wait until every pod of the initial list reached a worker, so the containers
+	// left over are truly orphans.
+	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced, reg.HasSynced) {
 		a.waitWorkers()
 		return nil
 	}

@@ -226,8 +226,12 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *cor
 		Mounts:        mounts,
 		Stdin:         c.Stdin,
 		TTY:           c.TTY,
-		GPUs:          nil,
 	}
+	gpus, err := w.a.gpus.allocate(ctx, w.a.rt, cfg.ID, gpuRequest(c))
+	if err != nil {
+		return runtime.ContainerConfig{}, err
+	}
+	cfg.GPUs = gpus
 	if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
 		cfg.MemoryLimitBytes = q.Value()
 	}

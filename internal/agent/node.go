@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -27,12 +26,12 @@ const NodeLeaseNamespace = corev1.NamespaceNodeLease
 const resourceGPU corev1.ResourceName = "nvidia.com/gpu"
 
 // nodeCapacity measures the machine: cpus, memory, GPUs, and the pod limit.
-func nodeCapacity(maxPods int) corev1.ResourceList {
+func nodeCapacity(maxPods, gpus int) corev1.ResourceList {
 	return corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
 		corev1.ResourceMemory: *resource.NewQuantity(memTotalBytes(), resource.BinarySI),
 		corev1.ResourcePods:   *resource.NewQuantity(int64(maxPods), resource.DecimalSI),
-		resourceGPU:           *resource.NewQuantity(int64(countGPUs()), resource.DecimalSI),
+		resourceGPU:           *resource.NewQuantity(int64(gpus), resource.DecimalSI),
 	}
 }
 
@@ -55,21 +54,6 @@ func memTotalBytes() int64 {
 		}
 	}
 	return 0
-}
-
-// countGPUs counts /dev/nvidia<N> devices.
-func countGPUs() int {
-	matches, err := filepath.Glob("/dev/nvidia[0-9]*")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, m := range matches {
-		if _, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(m), "nvidia")); err == nil {
-			n++
-		}
-	}
-	return n
 }
 
 func readTrimmed(path string) string {

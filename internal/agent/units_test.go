@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
 	"github.com/kjet-dev/kjet/internal/runtime"
@@ -276,5 +277,25 @@ func TestBuildPodStatus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.check(t, buildPodStatus(pod, tc.in))
 		})
+	}
+}
+
+func TestGPUAllocator(t *testing.T) {
+	rt := newFakeRuntime(testingclock.NewFakeClock(time.Now()))
+	g := newGPUAllocator([]int{0, 1})
+	ctx := context.Background()
+	if _, err := rt.Start(ctx, runtime.ContainerConfig{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.allocate(ctx, rt, "a", 1)
+	if err != nil || len(got) != 1 || got[0] != 0 {
+		t.Fatalf("first allocation %v %v", got, err)
+	}
+	if _, err := g.allocate(ctx, rt, "b", 2); err == nil {
+		t.Fatal("allocated a device held by a running container")
+	}
+	rt.exit("a", 0, false)
+	if got, err := g.allocate(ctx, rt, "b", 2); err != nil || len(got) != 2 {
+		t.Fatalf("after release %v %v", got, err)
 	}
 }

@@ -146,6 +146,10 @@ func (w *podWorker) adopt(pod *corev1.Pod, adopted []runtime.ContainerStatus) {
 			rec.prev = rec.cur
 		}
 		rec.cur, rec.attempt = &st, st.Config.Attempt
+		if st.State == runtime.StateRunning {
+			// It may have exited between the agent's List and now: look again.
+			w.exits[st.ID] = struct{}{}
+		}
 		rec.backoff = restartBackoff{restarts: st.Config.Attempt}
 		if rec.prev != nil {
 			rec.backoff.lastExit = rec.prev.FinishedAt
