@@ -39,7 +39,7 @@ import (
 // Options configure a Runtime.
 type Options struct {
 	// Dir is the supervisor's directory (socket, pid file, container records).
-	// Required. It should be short: a unix socket path is limited to 107 bytes.
+	// Required.
 	Dir string
 	// SupervisorArgv is the command that runs a supervisor for Dir in the foreground
 	// (it must end up calling RunSupervisor with the same Dir). Default:
@@ -90,9 +90,6 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		return nil, fmt.Errorf("process runtime: %w", err)
 	}
 	opts.Dir = dir
-	if len(socketPath(opts.Dir)) > 107 {
-		return nil, fmt.Errorf("process runtime: socket path %s is too long for a unix socket", socketPath(opts.Dir))
-	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating supervisor directory: %w", err)
 	}
@@ -163,7 +160,13 @@ func (r *Runtime) connect(ctx context.Context) (net.Conn, error) {
 }
 
 func (r *Runtime) dial() (net.Conn, error) {
-	return net.Dial("unix", socketPath(r.opts.Dir))
+	var c net.Conn
+	err := withSocketAddr(r.opts.Dir, func(addr string) error {
+		var err error
+		c, err = net.Dial("unix", addr)
+		return err
+	})
+	return c, err
 }
 
 // startSupervisor runs SupervisorArgv with detachEnv set: it forks the real

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kjet-dev/kjet/internal/runtime"
 )
 
@@ -78,6 +80,24 @@ func recordPath(dir, id string) string {
 	return filepath.Join(containersDir(dir), id+".json")
 }
 func stdinPath(dir, id string) string { return filepath.Join(containersDir(dir), id+".stdin") }
+
+// maxSocketPath is the longest path bind(2) and connect(2) take for a unix socket.
+const maxSocketPath = 107
+
+// withSocketAddr calls fn with an address for the supervisor's socket in dir. A
+// path too long for a unix socket is reached through /proc/self/fd instead.
+func withSocketAddr(dir string, fn func(addr string) error) error {
+	p := socketPath(dir)
+	if len(p) <= maxSocketPath {
+		return fn(p)
+	}
+	d, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening supervisor directory: %w", err)
+	}
+	defer d.Close()
+	return fn(fmt.Sprintf("/proc/self/fd/%d/%s", d.Fd(), filepath.Base(p)))
+}
 
 // validID keeps container IDs usable as file and cgroup names.
 func validID(id string) error {

@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -189,5 +190,29 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := rt.Exec(ctx, "long", runtime.ExecOptions{Argv: []string{"true"}}); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("exec in a stopped container: %v", err)
+	}
+}
+
+// TestLongDirectory: a directory whose socket path is too long for bind(2) still works.
+func TestLongDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	if len(socketPath(dir)) <= maxSocketPath {
+		t.Fatalf("path %s is not long enough for this test", dir)
+	}
+	rt, err := New(context.Background(), Options{Dir: dir, SupervisorArgv: supervisorArgv(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := rt.SupervisorPID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shutdownSupervisor(t, dir, pid) })
+	defer rt.Close()
+	if _, err := rt.Start(context.Background(), runtime.ContainerConfig{ID: "x", Argv: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExited(t, rt, "x"); st.Reason != "Completed" {
+		t.Fatalf("status %+v", st)
 	}
 }

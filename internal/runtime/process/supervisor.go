@@ -213,7 +213,12 @@ func (s *supervisor) run(ctx context.Context) error {
 	}
 
 	_ = os.Remove(socketPath(dir))
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: socketPath(dir), Net: "unix"})
+	var ln *net.UnixListener
+	err = withSocketAddr(dir, func(addr string) error {
+		var err error
+		ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+		return err
+	})
 	if err != nil {
 		stopServing()
 		stopReaping()
