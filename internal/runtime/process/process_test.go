@@ -14,6 +14,15 @@ import (
 	"github.com/kjet-dev/kjet/internal/runtime"
 )
 
+type startCase struct {
+	name       string
+	cfg        runtime.ContainerConfig
+	wantCode   int
+	wantReason string
+	wantMsg    string
+	wantLog    []string // regexps over the log file
+}
+
 func TestStartAndExit(t *testing.T) {
 	rt, _ := newRuntime(t)
 	noExec := filepath.Join(t.TempDir(), "script")
@@ -21,14 +30,7 @@ func TestStartAndExit(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := filepath.Join(t.TempDir(), "new", "workdir")
-	tests := []struct {
-		name       string
-		cfg        runtime.ContainerConfig
-		wantCode   int
-		wantReason string
-		wantMsg    string
-		wantLog    []string // regexps over the log file
-	}{
+	tests := []startCase{
 		{
 			name:       "stdout and stderr captured",
 			cfg:        runtime.ContainerConfig{Argv: []string{"sh", "-c", "echo out; echo err >&2; printf partial"}},
@@ -80,6 +82,18 @@ func TestStartAndExit(t *testing.T) {
 			wantLog:    []string{`stdout F /\n`},
 		},
 	}
+	nobody := int64(65534)
+	runAs := startCase{
+		name:       "runAsUser",
+		cfg:        runtime.ContainerConfig{Argv: []string{"sh", "-c", "id -u; id -g"}, RunAsUser: &nobody, RunAsGroup: &nobody},
+		wantReason: "Completed",
+		wantLog:    []string{`stdout F 65534\n.*stdout F 65534\n`},
+	}
+	if os.Geteuid() != 0 {
+		runAs.wantCode, runAs.wantReason, runAs.wantLog = 128, "StartError", nil
+		runAs.wantMsg = "runAsUser 65534/runAsGroup 65534 need kjet to run as root"
+	}
+	tests = append(tests, runAs)
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
