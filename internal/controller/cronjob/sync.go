@@ -175,7 +175,12 @@ func (c *Controller) reconcileActive(ctx context.Context, cj *batchv1.CronJob, c
 				return changed, fmt.Errorf("getting cronjob %s/%s: %w", cj.Namespace, cj.Name, err)
 			}
 			if inActive(fresh, j.UID) {
-				fresh.DeepCopyInto(cj)
+				// Our cache of the CronJob is behind: take the entry from the API.
+				for _, r := range fresh.Status.Active {
+					if r.UID == j.UID {
+						cj.Status.Active = append(cj.Status.Active, r)
+					}
+				}
 				continue
 			}
 			c.recorder.Eventf(cj, corev1.EventTypeWarning, "UnexpectedJob", "Saw a job that the controller did not create or forgot: %s", j.Name)

@@ -28,10 +28,10 @@ var (
 	nodesGVR    = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
 
 	testKinds = map[schema.GroupVersionKind]schema.GroupVersionResource{
-		{Version: "v1", Kind: "Pod"}:                   podsGVR,
+		{Version: "v1", Kind: "Pod"}:                     podsGVR,
 		{Group: "batch", Version: "v1", Kind: "Job"}:     jobsGVR,
 		{Group: "batch", Version: "v1", Kind: "CronJob"}: cronJobsGVR,
-		{Version: "v1", Kind: "Node"}:                  nodesGVR,
+		{Version: "v1", Kind: "Node"}:                    nodesGVR,
 	}
 )
 
