@@ -57,7 +57,8 @@ func (Strategy) PrepareForCreate(_ context.Context, obj runtime.Object) {
 func (Strategy) Validate(_ context.Context, obj runtime.Object) field.ErrorList {
 	pod := asPod(obj)
 	errs := registry.ValidateObjectMeta(&pod.ObjectMeta, true, apivalidation.NameIsDNSSubdomain)
-	return append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+	errs = append(errs, ValidatePodSpec(&pod.Spec, field.NewPath("spec"))...)
+	return append(errs, validateImagesOnlyForPod(&pod.Spec, field.NewPath("spec"))...)
 }
 
 // PrepareForUpdate keeps the stored status and fills defaults a client may have left out.

@@ -172,8 +172,6 @@ func validateContainers(containers []corev1.Container, init bool, volumes, names
 		}
 		if c.Image == "" {
 			errs = append(errs, field.Required(idxPath.Child("image"), ""))
-		} else if c.Image != strings.TrimSpace(c.Image) {
-			errs = append(errs, field.Invalid(idxPath.Child("image"), c.Image, "must not have leading or trailing whitespace"))
 		}
 		if c.RestartPolicy != nil {
 			if !init {
@@ -201,6 +199,23 @@ func validateContainers(containers []corev1.Container, init bool, volumes, names
 		errs = append(errs, validateEnv(c.Env, idxPath.Child("env"))...)
 		errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, idxPath.Child("volumeMounts"))...)
 		errs = append(errs, validateResources(&c.Resources, idxPath.Child("resources"))...)
+	}
+	return errs
+}
+
+// validateImagesOnlyForPod rejects images with surrounding whitespace; Kubernetes checks
+// this for pods only, not for pod templates.
+func validateImagesOnlyForPod(spec *corev1.PodSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, list := range []struct {
+		name       string
+		containers []corev1.Container
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+		for i, c := range list.containers {
+			if c.Image != strings.TrimSpace(c.Image) {
+				errs = append(errs, field.Invalid(fldPath.Child(list.name).Index(i).Child("image"), c.Image, "must not have leading or trailing whitespace"))
+			}
+		}
 	}
 	return errs
 }
