@@ -57,8 +57,9 @@ type Options struct {
 type Runtime struct {
 	opts Options
 
-	seq          atomic.Uint64
-	shuttingDown atomic.Bool // set by Shutdown: a lost connection is then expected
+	seq           atomic.Uint64
+	shuttingDown  atomic.Bool  // set by Shutdown: a lost connection is then expected
+	supervisorPID atomic.Int64 // from the last hello
 
 	// connMu guards conn, enc, pending and connected; wmu serialises writes on conn.
 	connMu    sync.Mutex
@@ -125,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		defer r.wg.Done()
 		r.readLoop(conn)
 	}()
-	if _, err := r.call(ctx, request{Op: opHello}); err != nil {
+	if err := r.hello(ctx); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("greeting supervisor: %w", err)
 	}
@@ -257,9 +258,20 @@ func (r *Runtime) readLoop(conn net.Conn) {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			_, _ = r.call(r.ctx, request{Op: opHello})
+			_ = r.hello(r.ctx)
 		}()
 	}
+}
+
+// hello announces the client (it then receives exit events) and notes the
+// supervisor's PID.
+func (r *Runtime) hello(ctx context.Context) error {
+	resp, err := r.call(ctx, request{Op: opHello})
+	if err != nil {
+		return err
+	}
+	r.supervisorPID.Store(int64(resp.PID))
+	return nil
 }
 
 // call sends a request and waits for its response.
@@ -361,18 +373,32 @@ func (r *Runtime) Remove(ctx context.Context, id string) error {
 }
 
 // Shutdown stops every container (SIGTERM, SIGKILL after grace), makes the
-// supervisor exit and closes the Runtime: what a clean server shutdown does.
+// supervisor exit and closes the Runtime: what a clean server shutdown does. It
+// returns once the supervisor process has exited (or ctx ends).
 func (r *Runtime) Shutdown(ctx context.Context, grace time.Duration) error {
 	r.shuttingDown.Store(true)
+	pid := int(r.supervisorPID.Load())
 	_, err := r.call(ctx, request{Op: opShutdown, Grace: grace})
 	r.Close()
 	if err != nil {
 		return fmt.Errorf("shutting down supervisor: %w", err)
 	}
+	tick := r.opts.Clock.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	// A zombie counts as gone: the supervisor's parent is init, which reaps it.
+	for processAlive(pid, 0) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for supervisor %d to exit: %w", pid, ctx.Err())
+		case <-tick.C():
+		}
+	}
 	return nil
 }
 
-// SupervisorPID returns the PID of the supervisor, read from its pid file.
+// SupervisorPID returns the PID of the supervisor, read from its pid file (the
+// supervisor serving Dir now, which after a restart may not be the one this
+// Runtime greeted last).
 func (r *Runtime) SupervisorPID() (int, error) {
 	b, err := os.ReadFile(pidPath(r.opts.Dir))
 	if err != nil {
