@@ -18,18 +18,32 @@ type backoffRecord struct {
 	// lastFailedPod describes the latest failure for the BackoffWaiting event.
 	lastFailedPod string
 	lastFailure   string
-	// announced is the lastFailureTime the BackoffWaiting event was sent for,
-	// so each held-back retry is announced once.
-	announced *time.Time
 }
 
-// backoffStore holds the records by Job key.
+// backoffStore holds the records by Job key, and the failure time each Job's
+// BackoffWaiting event was last sent for (so each held-back retry is
+// announced once).
 type backoffStore struct {
-	mu      sync.Mutex // guards records
-	records map[string]backoffRecord
+	mu        sync.Mutex // guards records and announced
+	records   map[string]backoffRecord
+	announced map[string]time.Time
 }
 
-func newBackoffStore() *backoffStore { return &backoffStore{records: map[string]backoffRecord{}} }
+func newBackoffStore() *backoffStore {
+	return &backoffStore{records: map[string]backoffRecord{}, announced: map[string]time.Time{}}
+}
+
+// announce reports whether the retry after the failure at t is still to be
+// announced for key, and marks it announced.
+func (s *backoffStore) announce(key string, t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if last, ok := s.announced[key]; ok && last.Equal(t) {
+		return false
+	}
+	s.announced[key] = t
+	return true
+}
 
 func (s *backoffStore) get(key string) backoffRecord {
 	s.mu.Lock()
@@ -47,6 +61,7 @@ func (s *backoffStore) delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.records, key)
+	delete(s.announced, key)
 }
 
 // next folds newly finished pods into r: a success resets the count, which

@@ -37,13 +37,9 @@ func (c *Controller) recordFinished(job *batchv1.Job, cond *batchv1.JobCondition
 // announceBackoff tells, once per held-back retry, when the next pod starts.
 func (c *Controller) announceBackoff(sc *syncContext, wait time.Duration) {
 	rec := sc.backoff
-	if rec.lastFailureTime == nil || (rec.announced != nil && rec.announced.Equal(*rec.lastFailureTime)) {
+	if rec.lastFailureTime == nil || !c.backoffs.announce(sc.key, *rec.lastFailureTime) {
 		return
 	}
-	t := *rec.lastFailureTime
-	rec.announced = &t
-	sc.backoff = rec
-	c.backoffs.put(sc.key, rec)
 	c.recorder.Eventf(sc.job, corev1.EventTypeNormal, reasonBackoffWaiting,
 		"Pod %s failed (%s); next pod in %s (back-off after %s)",
 		rec.lastFailedPod, rec.lastFailure, roundDelay(wait), failuresText(rec.failuresAfterLastSuccess))
@@ -52,14 +48,9 @@ func (c *Controller) announceBackoff(sc *syncContext, wait time.Duration) {
 // announceIndexBackoff is announceBackoff for backoffLimitPerIndex: the
 // waiting index's last failed pod tells the story.
 func (c *Controller) announceIndexBackoff(sc *syncContext, ix int, failed *corev1.Pod, wait time.Duration) {
-	rec := sc.backoff
-	t := finishedTime(failed)
-	if rec.announced != nil && rec.announced.Equal(t) {
+	if !c.backoffs.announce(sc.key, finishedTime(failed)) {
 		return
 	}
-	rec.announced = &t
-	sc.backoff = rec
-	c.backoffs.put(sc.key, rec)
 	c.recorder.Eventf(sc.job, corev1.EventTypeNormal, reasonBackoffWaiting,
 		"Pod %s failed (%s); next pod for index %d in %s (back-off after %s)",
 		failed.Name, failureDescription(failed), ix, roundDelay(wait), failuresText(indexAbsoluteFailureCount(failed)+1))

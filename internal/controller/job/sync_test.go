@@ -330,6 +330,12 @@ func TestSyncJob(t *testing.T) {
 			},
 			want: syncWant{deleted: "r1,r5", finalizersOff: 2, active: 1, terminating: 2, succeeded: 1, completed: "1", events: map[string]int{"SuccessfulDelete": 2}},
 		},
+		"indexed scale-in: indexes beyond completions stop counting": {
+			job: newJob("j", 3, 3, indexedJob, withStatus(func(s *batchv1.JobStatus) { s.CompletedIndexes = "0-4"; s.Succeeded = 5 })),
+			want: syncWant{succeeded: 3, completed: "0-2",
+				conditions: "SuccessCriteriaMet=True/CompletionsReached,Complete=True/CompletionsReached",
+				events:     map[string]int{"Completed": 1}},
+		},
 		// --- backoffLimitPerIndex ---
 		"per index: an index out of retries is failed, others run": {
 			job: newJob("j", 2, 3, perIndex(1, nil)),
