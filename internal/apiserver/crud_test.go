@@ -140,11 +140,10 @@ func TestWarnAndIgnoreFieldValidation(t *testing.T) {
 
 func TestDryRun(t *testing.T) {
 	e := newTestEnv(t)
-	rev := e.server.store.Revision()
 	e.mustDo(http.StatusCreated, "POST", cmPath+"?dryRun=All", "application/json", cmBody)
 	e.mustDo(http.StatusNotFound, "GET", cmPath+"/cm1", "", "")
 	e.mustDo(http.StatusCreated, "POST", cmPath, "application/json", cmBody)
-	rev = e.server.store.Revision()
+	rev := e.server.store.Revision()
 	var cm corev1.ConfigMap
 	e.mustDo(http.StatusOK, "PATCH", cmPath+"/cm1?dryRun=All", "application/merge-patch+json", `{"data":{"k":"dry"}}`).decode(t, &cm)
 	if cm.Data["k"] != "dry" {

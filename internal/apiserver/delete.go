@@ -39,8 +39,8 @@ func (s *Server) deleteObject(ctx context.Context, res *resource, namespace, nam
 	switch {
 	case opts.PropagationPolicy != nil:
 		policy = *opts.PropagationPolicy
-	case opts.OrphanDependents != nil:
-		if *opts.OrphanDependents {
+	case orphanDependents(opts) != nil:
+		if *orphanDependents(opts) {
 			policy = metav1.DeletePropagationOrphan
 		}
 	case res.DefaultPropagation != "":
@@ -63,9 +63,11 @@ func (s *Server) deleteObject(ctx context.Context, res *resource, namespace, nam
 		}
 		if p := opts.Preconditions; p != nil {
 			if p.UID != nil && *p.UID != old.GetUID() {
+				//lint:ignore ST1005 Kubernetes' exact message.
 				return deleteResult{}, apierrors.NewConflict(res.gr, name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *p.UID, old.GetUID()))
 			}
 			if p.ResourceVersion != nil && *p.ResourceVersion != old.GetResourceVersion() {
+				//lint:ignore ST1005 Kubernetes' exact message.
 				return deleteResult{}, apierrors.NewConflict(res.gr, name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *p.ResourceVersion, old.GetResourceVersion()))
 			}
 		}
@@ -168,4 +170,16 @@ func addFinalizer(finalizers []string, f string) []string {
 
 func removeFinalizer(finalizers []string, f string) []string {
 	return slices.DeleteFunc(slices.Clone(finalizers), func(x string) bool { return x == f })
+}
+
+// orphanDependents reads DeleteOptions.OrphanDependents: deprecated, but still part of
+// the API, and clients may send it.
+func orphanDependents(opts *metav1.DeleteOptions) *bool {
+	//lint:ignore SA1019 still part of the API.
+	return opts.OrphanDependents
+}
+
+func setOrphanDependents(opts *metav1.DeleteOptions, orphan bool) {
+	//lint:ignore SA1019 still part of the API.
+	opts.OrphanDependents = &orphan
 }

@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -281,13 +280,4 @@ func (e *testEnv) mustDo(wantCode int, method, path, contentType, body string, h
 		e.t.Fatalf("%s %s: got %d, want %d: %s", method, path, resp.code, wantCode, resp.body)
 	}
 	return resp
-}
-
-func compact(t testing.TB, v interface{}) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
 }

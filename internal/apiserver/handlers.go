@@ -157,9 +157,8 @@ func (s *Server) deleteOptionsFrom(w http.ResponseWriter, r *http.Request) (*met
 		policy := metav1.DeletionPropagation(v)
 		opts.PropagationPolicy = &policy
 	}
-	if v := q.Get("orphanDependents"); v != "" && opts.OrphanDependents == nil {
-		orphan := v == "true" || v == "1"
-		opts.OrphanDependents = &orphan
+	if v := q.Get("orphanDependents"); v != "" && orphanDependents(opts) == nil {
+		setOrphanDependents(opts, v == "true" || v == "1")
 	}
 	if isDryRun(r) {
 		opts.DryRun = []string{metav1.DryRunAll}
@@ -170,7 +169,7 @@ func (s *Server) deleteOptionsFrom(w http.ResponseWriter, r *http.Request) (*met
 		default:
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("propagationPolicy: Unsupported value: %q: supported values: \"Foreground\", \"Background\", \"Orphan\"", *opts.PropagationPolicy))
 		}
-		if opts.OrphanDependents != nil {
+		if orphanDependents(opts) != nil {
 			return nil, apierrors.NewBadRequest("orphanDependents and propagationPolicy cannot both be set")
 		}
 	}
@@ -193,7 +192,7 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req apiRequ
 		// Still present (finalizers, grace period), or a kind that returns the deleted
 		// object (pods).
 		code := http.StatusOK
-		if !result.deleted && opts.OrphanDependents != nil && !*opts.OrphanDependents {
+		if orphan := orphanDependents(opts); !result.deleted && orphan != nil && !*orphan {
 			code = http.StatusAccepted
 		}
 		s.respondObject(w, r, req.res, code, result.obj)

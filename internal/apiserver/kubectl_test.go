@@ -52,15 +52,6 @@ func (k kubectlRunner) run(stdin string, args ...string) (string, string, error)
 	return stdout.String(), stderr.String(), err
 }
 
-func (k kubectlRunner) mustRun(stdin string, args ...string) string {
-	k.t.Helper()
-	out, errOut, err := k.run(stdin, args...)
-	if err != nil {
-		k.t.Fatalf("kubectl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
-	}
-	return out
-}
-
 const kubectlJobYAML = `apiVersion: batch/v1
 kind: Job
 metadata:

@@ -94,6 +94,7 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, req apiReq
 			return nil, apierrors.NewConflict(req.res.gr, req.name, fmt.Errorf("pod %v is already assigned to node %q", req.name, pod.Spec.NodeName))
 		}
 		if binding.UID != "" && binding.UID != pod.UID {
+			//lint:ignore ST1005 Kubernetes' exact message.
 			return nil, apierrors.NewConflict(req.res.gr, req.name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", binding.UID, pod.UID))
 		}
 		pod.Spec.NodeName = node
@@ -137,7 +138,7 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, req apiRe
 		return
 	}
 	if eviction.Name != "" && eviction.Name != req.name {
-		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in Eviction object")))
+		s.writeError(w, r, apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
 		return
 	}
 	opts := eviction.DeleteOptions
