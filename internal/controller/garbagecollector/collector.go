@@ -126,10 +126,13 @@ func New(opts Options) (*Collector, error) {
 
 	for _, gvr := range opts.Resources {
 		inf := c.factory.ForResource(gvr).Informer()
-		if _, err := inf.AddEventHandler(c.handlers(gvr)); err != nil {
+		reg, err := inf.AddEventHandler(c.handlers(gvr))
+		if err != nil {
 			return nil, fmt.Errorf("adding event handler for %s: %w", gvr, err)
 		}
-		c.synced = append(c.synced, inf.HasSynced)
+		// The graph is complete only when every handler has seen its initial list,
+		// not merely when the informers' stores are filled.
+		c.synced = append(c.synced, reg.HasSynced)
 	}
 	return c, nil
 }

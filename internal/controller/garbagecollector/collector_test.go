@@ -200,3 +200,23 @@ func TestPendingFinalizersAfterRestart(t *testing.T) {
 	})
 	f.eventually("the graph holds only what exists", func() bool { return c.graph.len() == 1 })
 }
+
+// A foreground deletion pending at start-up still waits for a blocking dependent that
+// cannot go yet, whatever order the informers list things in.
+func TestPendingForegroundWaitsAfterRestart(t *testing.T) {
+	f := newFakeAPI(t)
+	job := f.create(jobsGVR, ns, "fg", func(o *metav1.PartialObjectMetadata) {
+		o.Finalizers = []string{metav1.FinalizerDeleteDependents}
+		o.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	})
+	f.create(podsGVR, ns, "fg-a", func(o *metav1.PartialObjectMetadata) { o.Finalizers = []string{jobTracking} }, ref(job, true))
+	f.start()
+
+	f.eventually("the pod is being deleted", func() bool {
+		p, ok := f.get(podsGVR, ns, "fg-a")
+		return ok && p.DeletionTimestamp != nil
+	})
+	f.never("the job goes before its pod", func() bool { return !f.exists(jobsGVR, ns, "fg") })
+	f.removeFinalizer(podsGVR, ns, "fg-a", jobTracking)
+	f.eventually("the job is removed", func() bool { return !f.exists(jobsGVR, ns, "fg") })
+}
