@@ -137,7 +137,8 @@ type ScanOptions struct {
 }
 
 // Scan calls fn for every record of the log at path, in order, following the file
-// when asked. An error from fn ends the scan and is returned.
+// when asked. An error from fn ends the scan and is returned. The record's Content
+// is only valid during the call.
 func Scan(ctx context.Context, path string, opts ScanOptions, fn func(Record) error) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}

@@ -1,17 +1,3 @@
-// Package process runs containers as supervised host processes: the default
-// runtime.Runtime of a kjet node.
-//
-// The processes belong to one supervisor per node, a separate long-lived process (the
-// role containerd-shim or conmon play, shared by all containers so that a container
-// costs one fork/exec). It forks each container in its own process group, cgroup and,
-// with volumes, mount namespace; writes its output to the CRI log file; reaps it and
-// records its exit durably in DIR/containers/<id>.json. Containers therefore survive
-// the kjet server being restarted or killed; a new Runtime re-attaches to the running
-// supervisor and learns every exit it missed.
-//
-// The server starts the supervisor by re-executing its own binary (a hidden
-// `kjet supervisor --dir DIR` subcommand that calls RunSupervisor) in its own
-// session; clients talk to it over DIR/supervisor.sock.
 package process
 
 import (
