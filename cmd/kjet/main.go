@@ -55,6 +55,7 @@ func newRootCommand(env rootEnv) *cobra.Command {
 		newServerCommand(env, g),
 		newKubectlCommand(g),
 		newVersionCommand(),
+		newSupervisorCommand(env),
 	)
 	return root
 }

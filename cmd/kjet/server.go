@@ -1,8 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
 	"github.com/spf13/cobra"
 
+	"github.com/kjet-dev/kjet/internal/components"
+	"github.com/kjet-dev/kjet/internal/registry/catalog"
 	"github.com/kjet-dev/kjet/internal/server"
 )
 
@@ -10,6 +17,11 @@ import (
 type serverOptions struct {
 	Listen   string
 	NodeName string
+	MaxPods  int
+	// Test-only tuning (hidden flags): shorter Job back-off, faster CronJob clock.
+	JobBackoffBase time.Duration
+	JobSyncDelay   time.Duration
+	CronClockSpeed float64
 }
 
 func newServerCommand(env rootEnv, g *globalOptions) *cobra.Command {
@@ -22,15 +34,63 @@ a node agent. Before serving it writes DATA_DIR/kubeconfig and prints
 "kjet ready: <url>" to stderr. SIGTERM or SIGINT shut it down cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return server.Run(env.ctx, server.Options{
-				DataDir:  g.DataDir,
-				Listen:   o.Listen,
-				NodeName: o.NodeName,
-				Stderr:   cmd.ErrOrStderr(),
-			})
+			opts, err := o.serverOptions(g.DataDir)
+			if err != nil {
+				return err
+			}
+			opts.Stderr = cmd.ErrOrStderr()
+			return server.Run(env.ctx, opts)
 		},
 	}
 	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "HOST:PORT to serve on (port 0 picks a free port; a non-loopback host serves beyond this machine)")
 	cmd.Flags().StringVar(&o.NodeName, "node-name", "", "name of this machine's node (default: the host name)")
+	cmd.Flags().IntVar(&o.MaxPods, "max-pods", 110, "how many pods this node runs at once")
+	cmd.Flags().DurationVar(&o.JobBackoffBase, "job-backoff-base", 10*time.Second, "back-off before the first replacement of a failed Job pod; it doubles per failure (tests shorten it)")
+	cmd.Flags().DurationVar(&o.JobSyncDelay, "job-sync-delay", components.DefaultJobSyncDelay, "how long the Job controller batches pod changes before it syncs a Job")
+	cmd.Flags().Float64Var(&o.CronClockSpeed, "cron-clock-speed", 1, "run the CronJob controller's clock this many times faster than real time (tests)")
+	_ = cmd.Flags().MarkHidden("job-sync-delay")
+	_ = cmd.Flags().MarkHidden("cron-clock-speed")
 	return cmd
+}
+
+// serverOptions resolves the data dir and node name (the components need them before the
+// server starts) and assembles the in-process components.
+func (o *serverOptions) serverOptions(dataDir string) (server.Options, error) {
+	if dataDir == "" {
+		d, err := server.DefaultDataDir()
+		if err != nil {
+			return server.Options{}, err
+		}
+		dataDir = d
+	}
+	dataDir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return server.Options{}, fmt.Errorf("resolving data dir: %w", err)
+	}
+	nodeName := o.NodeName
+	if nodeName == "" {
+		if nodeName, err = os.Hostname(); err != nil {
+			return server.Options{}, fmt.Errorf("finding the host name for the node name (set --node-name): %w", err)
+		}
+	}
+	set, err := components.New(components.Options{
+		DataDir:        dataDir,
+		NodeName:       nodeName,
+		Version:        server.BuildVersion(),
+		Resources:      catalog.Resources(),
+		MaxPods:        o.MaxPods,
+		JobBackoffBase: o.JobBackoffBase,
+		JobSyncDelay:   o.JobSyncDelay,
+		CronClock:      components.ScaledClock(o.CronClockSpeed),
+	})
+	if err != nil {
+		return server.Options{}, err
+	}
+	return server.Options{
+		DataDir:    dataDir,
+		Listen:     o.Listen,
+		NodeName:   nodeName,
+		Components: set.Components(),
+		Pods:       set.Pods(),
+	}, nil
 }
