@@ -597,3 +597,14 @@ func TestRunCreatesJobWhenTheClockReachesTheSchedule(t *testing.T) {
 		t.Errorf("job = %v", got)
 	}
 }
+
+// A schedule carrying its own CRON_TZ still runs, in that zone, with a warning.
+func TestScheduleWithCronTZRunsWithWarning(t *testing.T) {
+	cj := newCronJob("tz", "CRON_TZ=Asia/Tokyo 0 9 * * *", utc("2026-11-21T00:00:00Z"))
+	f := newFixture(t, utc("2026-11-22T00:00:01Z"), cj) // 09:00:01 in Tokyo
+	f.sync("tz")
+	f.wantEvents(
+		`Warning UnsupportedSchedule CRON_TZ or TZ used in schedule "CRON_TZ=Asia/Tokyo 0 9 * * *" is not officially supported, see https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/ for more details`,
+		"Normal SuccessfulCreate Created job tz-"+fmt.Sprint(utc("2026-11-22T00:00:00Z").Unix()/60),
+	)
+}

@@ -189,3 +189,30 @@ func TestRunDeletesAtExpiry(t *testing.T) {
 		t.Error("job still there")
 	}
 }
+
+// Shortening the TTL of a finished Job is honoured at once, not at the old expiry.
+func TestRunHonoursShortenedTTL(t *testing.T) {
+	f := newFixture(t, finishedAt.Add(time.Minute), newJob(ptr.To[int32](3600), batchv1.JobComplete))
+	runCtx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.c.Run(runCtx, 1) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	j, err := f.client.BatchV1().Jobs("ns").Get(f.ctx, "ttl", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Spec.TTLSecondsAfterFinished = ptr.To[int32](30)
+	if _, err := f.client.BatchV1().Jobs("ns").Update(f.ctx, j, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(f.ctx, time.Millisecond, 5*time.Second, true, func(context.Context) (bool, error) {
+		return len(f.deletes()) == 1, nil
+	}); err != nil {
+		t.Fatalf("not deleted after the TTL was shortened below the time since finishing: %v", err)
+	}
+}
