@@ -18,7 +18,9 @@ func TestScaledClock(t *testing.T) {
 	if got := c.Since(start); got < time.Minute {
 		t.Fatalf("after the timer fired only %v passed on the scaled clock, want >= 1m", got)
 	}
-	if _, ok := ScaledClock(1).(interface{ toReal(time.Duration) time.Duration }); ok {
+	if _, ok := ScaledClock(1).(interface {
+		toReal(time.Duration) time.Duration
+	}); ok {
 		t.Fatal("speed 1 should be the real clock")
 	}
 }
