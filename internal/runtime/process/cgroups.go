@@ -37,6 +37,17 @@ type cgroupSetup struct {
 type cgroupRef struct {
 	Version int    `json:"version"`
 	Path    string `json:"path"` // relative to the hierarchy root, e.g. "/kjet/<id>"
+	// Root is where the v2 hierarchy is mounted; empty means /sys/fs/cgroup.
+	Root string `json:"root,omitempty"`
+}
+
+// dir is a v2 cgroup's directory.
+func (r *cgroupRef) dir() string {
+	root := r.Root
+	if root == "" {
+		root = unifiedRoot
+	}
+	return filepath.Join(root, r.Path)
 }
 
 // detectCgroups decides which hierarchy to use and checks that kjet may create
@@ -204,7 +215,7 @@ func v1CgroupOf(procCgroup []byte, controller string) (string, bool) {
 
 // openDir opens a v2 cgroup's directory for SysProcAttr.CgroupFD.
 func (r *cgroupRef) openDir() (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(unifiedRoot, r.Path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(r.dir(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening cgroup %s: %w", r.Path, err)
 	}
@@ -215,7 +226,7 @@ func (r *cgroupRef) openDir() (*os.File, error) {
 func (r *cgroupRef) oomKills() uint64 {
 	var path string
 	if r.Version == 2 {
-		path = filepath.Join(unifiedRoot, r.Path, "memory.events")
+		path = filepath.Join(r.dir(), "memory.events")
 	} else {
 		subs, err := v1Hierarchy()
 		if err != nil {
@@ -252,7 +263,7 @@ func (r *cgroupRef) killAll() {
 func (r *cgroupRef) pids() []int {
 	var files []string
 	if r.Version == 2 {
-		files = []string{filepath.Join(unifiedRoot, r.Path, "cgroup.procs")}
+		files = []string{filepath.Join(r.dir(), "cgroup.procs")}
 	} else if subs, err := v1Hierarchy(); err == nil {
 		for _, s := range subs {
 			files = append(files, filepath.Join(subsystemPath(s, r.Path), "cgroup.procs"))
@@ -276,7 +287,7 @@ func (r *cgroupRef) pids() []int {
 // remove deletes the cgroup; it fails while processes remain in it.
 func (r *cgroupRef) remove() error {
 	if r.Version == 2 {
-		err := os.Remove(filepath.Join(unifiedRoot, r.Path))
+		err := os.Remove(r.dir())
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("removing cgroup %s: %w", r.Path, err)
 		}
