@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -127,4 +128,65 @@ func testKubectl(t *testing.T, minor string) {
 			}
 		})
 	}
+}
+
+// TestKubectlGetWatch runs `kubectl get -w` (a Table watch from resourceVersion=0 with
+// the list's columns) and checks it prints later changes.
+func TestKubectlGetWatch(t *testing.T) {
+	binary := kubectlBinary(t, "33")
+	e := newTestEnv(t)
+	e.mustDo(201, "POST", cmPath, "application/json", cmJSON("first", ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "--server="+e.http.URL, "get", "cm", "-w", "--output-watch-events")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			lines <- scanner.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	expectLine := func(parts ...string) {
+		t.Helper()
+		for {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("kubectl ended before printing %v; stderr: %s", parts, stderr.String())
+				}
+				matched := true
+				for _, p := range parts {
+					matched = matched && strings.Contains(line, p)
+				}
+				if matched {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("kubectl did not print %v; stderr: %s", parts, stderr.String())
+			}
+		}
+	}
+	expectLine("EVENT", "NAME", "AGE")
+	expectLine("ADDED", "first")
+	e.mustDo(201, "POST", cmPath, "application/json", cmJSON("second", ""))
+	expectLine("ADDED", "second")
+	e.mustDo(200, "PATCH", cmPath+"/second", "application/merge-patch+json", `{"data":{"a":"b"}}`)
+	expectLine("MODIFIED", "second")
+	e.mustDo(200, "DELETE", cmPath+"/first", "", "")
+	expectLine("DELETED", "first")
 }
