@@ -111,7 +111,6 @@ func (a *Agent) nodeStatus(now time.Time, prev []corev1.NodeCondition) corev1.No
 			OSImage:                 osImage(),
 			ContainerRuntimeVersion: "kjet-process://" + a.opts.Version,
 			KubeletVersion:          a.opts.KubeletVersion,
-			KubeProxyVersion:        "",
 			OperatingSystem:         goruntime.GOOS,
 			Architecture:            goruntime.GOARCH,
 		},

@@ -218,6 +218,12 @@ func (w *podWorker) containerExited(id string) {
 	w.signal()
 }
 
+func (w *podWorker) exitsPending() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.exits) > 0
+}
+
 func (w *podWorker) takeInbox() (*corev1.Pod, bool, []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -295,11 +301,20 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	switch {
 	case w.terminal:
+		if !w.allStopped() {
+			// Left running by an agent that stopped half-way through ending the pod.
+			w.killAll(ctx, pod, gracePeriod(pod), "")
+		}
 	case pod.DeletionTimestamp != nil:
 		w.killAll(ctx, pod, gracePeriod(pod), "")
 		w.finish(pod, "", "")
 	default:
 		w.runPod(ctx, pod)
+	}
+	if w.exitsPending() {
+		// A container already exited again: fold that into this status write.
+		w.again = true
+		return false
 	}
 	if !w.adoptedTerminal {
 		w.writeStatus(ctx, pod)

@@ -264,6 +264,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) (retry bool, er
 	if alreadyBound {
 		return false, nil
 	}
+	if len(pod.Spec.SchedulingGates) > 0 {
+		// Gated pods wait; removing the last gate is a pod update that queues them.
+		return false, s.setScheduledFalse(ctx, pod, corev1.PodReasonSchedulingGated, "Scheduling is blocked due to non-empty scheduling gates", false)
+	}
 	node, reasons, nodeCount, err := s.pickNode(pod)
 	if err != nil {
 		return false, err
@@ -273,7 +277,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, key string) (retry bool, er
 		s.mu.Lock()
 		s.pending[key] = struct{}{}
 		s.mu.Unlock()
-		if err := s.markUnschedulable(ctx, pod, msg); err != nil {
+		if err := s.setScheduledFalse(ctx, pod, corev1.PodReasonUnschedulable, msg, true); err != nil {
 			return true, err
 		}
 		return true, nil
@@ -366,20 +370,22 @@ func (s *Scheduler) bind(ctx context.Context, pod *corev1.Pod, node string) erro
 	return nil
 }
 
-// markUnschedulable writes PodScheduled=False/Unschedulable and a FailedScheduling event,
-// once per distinct message.
-func (s *Scheduler) markUnschedulable(ctx context.Context, pod *corev1.Pod, msg string) error {
+// setScheduledFalse writes PodScheduled=False with the reason and message (and, with
+// event set, a FailedScheduling event), once per distinct message.
+func (s *Scheduler) setScheduledFalse(ctx context.Context, pod *corev1.Pod, reason, msg string, event bool) error {
 	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable && c.Message == msg {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == reason && c.Message == msg {
 			return nil
 		}
 	}
-	s.recorder.Event(pod, corev1.EventTypeWarning, "FailedScheduling", msg)
+	if event {
+		s.recorder.Event(pod, corev1.EventTypeWarning, "FailedScheduling", msg)
+	}
 	updated := pod.DeepCopy()
 	cond := corev1.PodCondition{
 		Type:               corev1.PodScheduled,
 		Status:             corev1.ConditionFalse,
-		Reason:             corev1.PodReasonUnschedulable,
+		Reason:             reason,
 		Message:            msg,
 		LastTransitionTime: metav1.NewTime(s.clock.Now()),
 	}

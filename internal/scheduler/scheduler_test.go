@@ -196,3 +196,43 @@ func TestSchedulerBindsAndReportsUnschedulable(t *testing.T) {
 	}
 	waitFor(t, "big bound to b", func() bool { return get("big").Spec.NodeName == "b" })
 }
+
+func TestLeastAllocatedPrefersEmptierNode(t *testing.T) {
+	pod := testPod("p", "500m")
+	reqs := podRequests(pod)
+	node := testNode("n", "2", "1Gi")
+	empty := leastAllocatedScore(reqs, node, nodeUsage{})
+	busy := leastAllocatedScore(reqs, node, nodeUsage{requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}, pods: 1})
+	if empty <= busy {
+		t.Fatalf("empty node scored %d, busy node %d", empty, busy)
+	}
+}
+
+func TestGatedPodIsNotBound(t *testing.T) {
+	gated := testPod("gated", "", func(p *corev1.Pod) {
+		p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "wait"}}
+	})
+	client := fake.NewClientset(testNode("a", "2", "1Gi"), gated)
+	bindReactor(client)
+	s, err := New(Options{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	waitFor(t, "SchedulingGated condition", func() bool {
+		p, err := client.CoreV1().Pods("default").Get(ctx, "gated", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Reason == corev1.PodReasonSchedulingGated {
+				return p.Spec.NodeName == ""
+			}
+		}
+		return false
+	})
+}
