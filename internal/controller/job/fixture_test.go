@@ -43,7 +43,6 @@ func newFixture(t testing.TB) *fixture {
 	// NewClientset's field-managed tracker builds a REST mapper on every
 	// call (seconds for thousands of pods); the simple tracker applies the
 	// same patches without it.
-	//lint:ignore SA1019 see above
 	client := fake.NewSimpleClientset()
 	var n atomic.Int64
 	// The fake tracker neither generates names nor UIDs.
@@ -360,17 +359,6 @@ func condSummary(conds []batchv1.JobCondition) string {
 		parts = append(parts, fmt.Sprintf("%s=%s/%s", c.Type, c.Status, c.Reason))
 	}
 	return strings.Join(parts, ",")
-}
-
-func eventReasons(events []string) string {
-	var out []string
-	for _, e := range events {
-		fs := strings.Fields(e)
-		if len(fs) >= 2 {
-			out = append(out, fs[1])
-		}
-	}
-	return strings.Join(out, ",")
 }
 
 // countReasons counts events by reason.

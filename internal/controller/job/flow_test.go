@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 )
@@ -590,7 +589,7 @@ func TestPodFailurePolicyMessages(t *testing.T) {
 			rule: batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionFailJob,
 				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{5}}},
 			pod:  newPod(job, "p", corev1.PodFailed, exitCode(5)),
-			want: "Container worker for pod ns/p failed with exit code 5 matching FailJob rule at index 0",
+			want: "Container worker for pod ns/p failed with exit code 5 matching FailJob rule at index 1",
 		},
 		"init container exit code": {
 			rule: batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionFailJob,
@@ -601,13 +600,13 @@ func TestPodFailurePolicyMessages(t *testing.T) {
 				p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 7}}}}
 				return p
 			}(),
-			want: "Container init for pod ns/p failed with exit code 7 matching FailJob rule at index 0",
+			want: "Container init for pod ns/p failed with exit code 7 matching FailJob rule at index 1",
 		},
 		"pod condition": {
 			rule: batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionFailJob,
 				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
 			pod:  newPod(job, "p", corev1.PodFailed, condition(corev1.DisruptionTarget)),
-			want: "Pod ns/p has condition DisruptionTarget matching FailJob rule at index 0",
+			want: "Pod ns/p has condition DisruptionTarget matching FailJob rule at index 1",
 		},
 		"exit code 0 never matches": {
 			rule: batchv1.PodFailurePolicyRule{Action: batchv1.PodFailurePolicyActionFailJob,
@@ -619,15 +618,14 @@ func TestPodFailurePolicyMessages(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			j := job.DeepCopy()
 			j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+				// A rule that matches nothing comes first: the index in the
+				// message is the matching rule's.
 				{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: "Other", Status: corev1.ConditionTrue}}},
+				tc.rule,
 			}}
-			tc.rule.DeepCopyInto(&batchv1.PodFailurePolicyRule{})
-			j.Spec.PodFailurePolicy.Rules = []batchv1.PodFailurePolicyRule{tc.rule}
 			if got := failJobMessage(j, []*corev1.Pod{tc.pod}); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
-
-var _ = types.UID("")
