@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -24,6 +25,10 @@ func main() {
 	root := newRootCommand(rootEnv{ctx: ctx})
 	err := root.Execute()
 	stop()
+	var exit exitCodeError
+	if errors.As(err, &exit) {
+		os.Exit(exit.code)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 		os.Exit(1)
@@ -56,6 +61,7 @@ func newRootCommand(env rootEnv) *cobra.Command {
 		newKubectlCommand(g),
 		newVersionCommand(),
 		newSupervisorCommand(env),
+		newRunCommand(env, g),
 	)
 	return root
 }
