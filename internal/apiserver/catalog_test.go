@@ -2,9 +2,12 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -106,5 +109,51 @@ func TestKubectlWithCatalog(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestScaleSubresource(t *testing.T) {
+	e := newCatalogEnv(t)
+	rsPath := "/apis/apps/v1/namespaces/default/replicasets"
+	e.mustDo(201, "POST", rsPath, "application/json", `{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"rs"},"spec":{"replicas":1,"selector":{"matchLabels":{"app":"a"}},"template":{"metadata":{"labels":{"app":"a"}},"spec":{"containers":[{"name":"c","image":"i"}]}}}}`)
+	var scale autoscalingv1.Scale
+	e.mustDo(200, "GET", rsPath+"/rs/scale", "", "").decode(t, &scale)
+	if scale.Kind != "Scale" || scale.Spec.Replicas != 1 || scale.Status.Selector != "app=a" {
+		t.Fatalf("scale = %+v", scale)
+	}
+	e.mustDo(200, "PATCH", rsPath+"/rs/scale", "application/merge-patch+json", `{"spec":{"replicas":3}}`).decode(t, &scale)
+	if scale.Spec.Replicas != 3 {
+		t.Errorf("patched scale = %+v", scale)
+	}
+	var rs appsv1.ReplicaSet
+	e.mustDo(200, "GET", rsPath+"/rs", "", "").decode(t, &rs)
+	if *rs.Spec.Replicas != 3 || rs.Generation != 2 {
+		t.Errorf("replicaset after scale: replicas %d generation %d", *rs.Spec.Replicas, rs.Generation)
+	}
+	scale.Spec.Replicas = 5
+	scale.ResourceVersion = "1"
+	body, _ := json.Marshal(scale)
+	e.mustDo(409, "PUT", rsPath+"/rs/scale", "application/json", string(body))
+	scale.ResourceVersion = ""
+	body, _ = json.Marshal(scale)
+	e.mustDo(200, "PUT", rsPath+"/rs/scale", "application/json", string(body))
+
+	var resources metav1.APIResourceList
+	e.mustDo(200, "GET", "/apis/apps/v1", "", "").decode(t, &resources)
+	found := false
+	for _, r := range resources.APIResources {
+		if r.Name == "replicasets/scale" && r.Group == "autoscaling" && r.Kind == "Scale" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no replicasets/scale in discovery: %+v", resources.APIResources)
+	}
+
+	binary := kubectlBinary(t, "33")
+	k := kubectlRunner{t: t, binary: binary, server: e.http.URL, home: t.TempDir()}
+	out, errOut, err := k.run("", "scale", "rs/rs", "--replicas=2")
+	if err != nil || !strings.Contains(out, "replicaset.apps/rs scaled") {
+		t.Fatalf("kubectl scale: %v\n%s%s", err, out, errOut)
 	}
 }

@@ -48,6 +48,9 @@ func subresourcesOf(res *resource) []subresourceInfo {
 	if res.Status != nil {
 		subs = append(subs, subresourceInfo{"status", res.gvk, statusVerbs})
 	}
+	if hasScale(res) {
+		subs = append(subs, subresourceInfo{"scale", scaleGVK, statusVerbs})
+	}
 	sort.Slice(subs, func(i, j int) bool { return subs[i].name < subs[j].name })
 	return subs
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
@@ -90,29 +91,9 @@ func (s *Server) applyPatch(res *resource, current runtime.Object, patchType typ
 		return nil, nil, apierrors.NewInternalError(err)
 	}
 	original := buf.Bytes()
-	var patched []byte
-	switch patchType {
-	case types.JSONPatchType:
-		p, err := jsonpatch.DecodePatch(patch)
-		if err != nil {
-			return nil, nil, apierrors.NewBadRequest(err.Error())
-		}
-		if patched, err = p.Apply(original); err != nil {
-			return nil, nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", res.gr, currentAccessor.GetName(), err.Error(), 0, false)
-		}
-	case types.MergePatchType:
-		if patched, err = jsonpatch.MergePatch(original, patch); err != nil {
-			return nil, nil, apierrors.NewBadRequest(err.Error())
-		}
-	case types.StrategicMergePatchType:
-		if patched, err = strategicpatch.StrategicMergePatch(original, patch, res.New()); err != nil {
-			if errors.Is(err, mergepatch.ErrUnsupportedStrategicMergePatchFormat) {
-				return nil, nil, apierrors.NewInvalid(res.gvk.GroupKind(), currentAccessor.GetName(), field.ErrorList{
-					field.Invalid(field.NewPath("patch"), string(patch), err.Error()),
-				})
-			}
-			return nil, nil, apierrors.NewBadRequest(err.Error())
-		}
+	patched, err := patchJSON(original, patchType, patch, res.New(), res.gr, res.gvk.GroupKind(), currentAccessor.GetName())
+	if err != nil {
+		return nil, nil, err
 	}
 	obj := res.New()
 	var warnings []string
@@ -144,6 +125,42 @@ func (s *Server) applyPatch(res *resource, current runtime.Object, patchType typ
 		accessor.SetResourceVersion("")
 	}
 	return obj, warnings, nil
+}
+
+// patchJSON applies a JSON, merge or strategic merge patch (schema: an empty object of
+// the patched type) to original.
+func patchJSON(original []byte, patchType types.PatchType, patch []byte, schema runtime.Object, gr schema.GroupResource, gk schema.GroupKind, name string) ([]byte, error) {
+	switch patchType {
+	case types.JSONPatchType:
+		p, err := jsonpatch.DecodePatch(patch)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		patched, err := p.Apply(original)
+		if err != nil {
+			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", gr, name, err.Error(), 0, false)
+		}
+		return patched, nil
+	case types.MergePatchType:
+		patched, err := jsonpatch.MergePatch(original, patch)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		return patched, nil
+	case types.StrategicMergePatchType:
+		patched, err := strategicpatch.StrategicMergePatch(original, patch, schema)
+		if err != nil {
+			if errors.Is(err, mergepatch.ErrUnsupportedStrategicMergePatchFormat) {
+				return nil, apierrors.NewInvalid(gk, name, field.ErrorList{
+					field.Invalid(field.NewPath("patch"), string(patch), err.Error()),
+				})
+			}
+			return nil, apierrors.NewBadRequest(err.Error())
+		}
+		return patched, nil
+	default:
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("unsupported patch type %q", patchType))
+	}
 }
 
 // serveApply is server-side apply: it updates the object through the field manager, or

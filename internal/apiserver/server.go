@@ -345,6 +345,13 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req apiRe
 			s.writeNotFoundPath(w, r)
 			return
 		}
+	case "scale":
+		if !hasScale(req.res) || req.name == "" {
+			s.writeNotFoundPath(w, r)
+			return
+		}
+		s.serveScale(w, r, req)
+		return
 	case "binding", "eviction", "log", "exec", "attach", "portforward":
 		if req.res.GroupVersionResource != corev1.SchemeGroupVersion.WithResource("pods") {
 			s.writeNotFoundPath(w, r)

@@ -8,8 +8,9 @@
 // own (embedded, see upstream/README.md), pruned to the resources kjet serves; any
 // served resource they lack, and every other group version, gets paths and schemas
 // generated from the registry and the Go types. Documents are built on first request,
-// so the handler costs nothing at start-up. /openapi/v2 is not served (404): kubectl
-// falls back to v3 or to its compiled-in types.
+// so the handler costs nothing at start-up. Served: /openapi/v3, /openapi/v3/<gv>
+// and /openapi/v2 (JSON or the protobuf kubectl asks for) derived from the v3 documents,
+// which kubectl before 1.29 needs for apply.
 package openapi
 
 import (
@@ -44,6 +45,8 @@ func upstreamFile(name string) string {
 // Handler serves /openapi/v3 discovery and the per-group-version documents.
 type Handler struct {
 	service *handler3.OpenAPIService
+	// v2 serves /openapi/v2 (JSON or protobuf), derived from the v3 documents.
+	v2 http.Handler
 	// docs maps a document name (api/v1, apis/batch/v1) to its lazily built document.
 	// Immutable after NewHandler.
 	docs map[string]cached.Value[*spec3.OpenAPI]
@@ -78,17 +81,29 @@ func NewHandler(resources []registry.Resource) (*Handler, error) {
 		h.docs[name] = doc
 		h.service.UpdateGroupVersionLazy(name, doc)
 	}
+	h.v2 = newV2Handler(h.docs)
 	return h, nil
 }
 
-// ServeHTTP serves GET /openapi/v3 and /openapi/v3/<gv>; everything else (including
-// /openapi/v2) is a 404 Status.
+// ServeHTTP serves GET /openapi/v2, /openapi/v3 and /openapi/v3/<gv>; everything else
+// is a 404 Status.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		writeStatus(w, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "openapi"}, r.Method))
 		return
 	}
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	if path == "/openapi/v2" {
+		for _, d := range h.docs {
+			if _, _, err := d.Get(); err != nil {
+				writeStatus(w, apierrors.NewInternalError(err))
+				return
+			}
+		}
+		r.URL.Path = path
+		h.v2.ServeHTTP(w, r)
+		return
+	}
 	if path == "/openapi/v3" {
 		for _, d := range h.docs {
 			if _, _, err := d.Get(); err != nil {
