@@ -482,3 +482,57 @@ func TestServeLog(t *testing.T) {
 		}
 	}
 }
+
+func (f *fakeRuntime) setExecCode(code int) {
+	f.mu.Lock()
+	f.execCode = code
+	f.mu.Unlock()
+}
+
+func readyCondition(p *corev1.Pod) corev1.PodCondition { return conditionOf(p.Status, corev1.PodReady) }
+
+func TestReadinessProbe(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	pod := newTestPod("ready", corev1.RestartPolicyNever, "c")
+	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"check"}}},
+		PeriodSeconds:    1,
+		FailureThreshold: 1,
+	}
+	h.create(pod)
+	h.waitPod("ready", "ready", func(p *corev1.Pod) bool { return readyCondition(p).Status == corev1.ConditionTrue })
+	h.rt.setExecCode(1)
+	h.clock.Step(time.Second)
+	p := h.waitPod("ready", "not ready", func(p *corev1.Pod) bool {
+		if readyCondition(p).Status == corev1.ConditionTrue {
+			h.clock.Step(time.Second) // the probe may not have been waiting yet
+			return false
+		}
+		return true
+	})
+	if c := readyCondition(p); c.Reason != "ContainersNotReady" || c.Message != "containers with unready status: [c]" {
+		t.Fatalf("Ready condition %+v", c)
+	}
+	if p.Status.Phase != corev1.PodRunning || p.Status.ContainerStatuses[0].Ready {
+		t.Fatalf("status %+v", p.Status)
+	}
+}
+
+func TestLivenessProbeRestarts(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.rt.setExecCode(1)
+	pod := newTestPod("live", corev1.RestartPolicyAlways, "c")
+	pod.Spec.Containers[0].LivenessProbe = &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"check"}}},
+		PeriodSeconds:    1,
+		FailureThreshold: 1,
+	}
+	h.create(pod)
+	h.waitRunning(containerID("uid-live", "c", 1))
+	h.rt.setExecCode(0)
+	if g, ok := h.rt.stopGrace(containerID("uid-live", "c", 0)); !ok || g != 30*time.Second {
+		t.Fatalf("liveness kill grace %v %v", g, ok)
+	}
+}

@@ -80,14 +80,15 @@ func podPhase(pod *corev1.Pod, in statusInput) corev1.PodPhase {
 // buildPodStatus computes the status the agent reports for the pod.
 func buildPodStatus(pod *corev1.Pod, in statusInput) corev1.PodStatus {
 	st := corev1.PodStatus{
-		Phase:    podPhase(pod, in),
-		Reason:   in.reason,
-		Message:  in.message,
-		HostIP:   podIP,
-		HostIPs:  []corev1.HostIP{{IP: podIP}},
-		PodIP:    podIP,
-		PodIPs:   []corev1.PodIP{{IP: podIP}},
-		QOSClass: pod.Status.QOSClass,
+		ObservedGeneration: pod.Generation,
+		Phase:              podPhase(pod, in),
+		Reason:             in.reason,
+		Message:            in.message,
+		HostIP:             podIP,
+		HostIPs:            []corev1.HostIP{{IP: podIP}},
+		PodIP:              podIP,
+		PodIPs:             []corev1.PodIP{{IP: podIP}},
+		QOSClass:           pod.Status.QOSClass,
 	}
 	if st.QOSClass == "" {
 		st.QOSClass = qosClass(pod)
@@ -190,7 +191,7 @@ func podConditions(pod *corev1.Pod, in statusInput, st corev1.PodStatus) []corev
 		}
 	}
 	cond := func(t corev1.PodConditionType, ok bool, reason, msg string) corev1.PodCondition {
-		c := corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: msg}
+		c := corev1.PodCondition{Type: t, ObservedGeneration: pod.Generation, Status: corev1.ConditionFalse, Reason: reason, Message: msg}
 		if ok {
 			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
 		}
