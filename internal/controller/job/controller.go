@@ -188,7 +188,8 @@ func indexPodByController(obj any) ([]string, error) {
 }
 
 // Run waits for the caches, runs workers Job workers and one orphan-pod
-// worker, and returns when ctx ends and every worker has stopped.
+// worker, and returns when ctx ends and every worker has stopped. New must
+// have been called before the informer factory was started.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	if workers < 1 {
 		workers = 1
@@ -200,7 +201,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer c.queue.ShutDown()
 	defer c.orphanQueue.ShutDown()
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("job controller: waiting for caches: %w", ctx.Err())
+		return nil // ctx ended before the caches synced: a normal shutdown
 	}
 	var wg sync.WaitGroup
 	for range workers {
