@@ -222,16 +222,14 @@ func podConditions(pod *corev1.Pod, in statusInput, st corev1.PodStatus) []corev
 	for _, c := range out {
 		owned[c.Type] = true
 	}
-	scheduled := false
+	// The pod is bound to this node, so it is scheduled whatever an earlier
+	// Unschedulable verdict said (the API server's binding normally flips it).
 	for _, p := range pod.Status.Conditions {
-		if !owned[p.Type] {
+		if !owned[p.Type] && p.Type != corev1.PodScheduled {
 			out = append(out, p)
-			scheduled = scheduled || p.Type == corev1.PodScheduled
 		}
 	}
-	if !scheduled {
-		out = append(out, cond(corev1.PodScheduled, true, "", ""))
-	}
+	out = append(out, cond(corev1.PodScheduled, true, "", ""))
 	return out
 }
 

@@ -2,6 +2,9 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -297,5 +300,70 @@ func TestGPUAllocator(t *testing.T) {
 	rt.exit("a", 0, false)
 	if got, err := g.allocate(ctx, rt, "b", 2); err != nil || len(got) != 2 {
 		t.Fatalf("after release %v %v", got, err)
+	}
+}
+
+func TestPrepareVolumes(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", Labels: map[string]string{"b": "2", "a": "1"}},
+		Spec: corev1.PodSpec{Volumes: []corev1.Volume{
+			{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "cm"},
+				Items:                []corev1.KeyToPath{{Key: "k", Path: "sub/file", Mode: ptr.To(int32(0o600))}}}}},
+			{Name: "sec", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s"}}},
+			{Name: "info", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{Items: []corev1.DownwardAPIVolumeFile{
+				{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+				{Path: "name", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}}},
+			{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp"}}},
+		}},
+	}
+	client := fake.NewClientset(
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "ns"}, Data: map[string]string{"k": "v", "ignored": "x"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns"}, Data: map[string][]byte{"pw": []byte("hunter2")}})
+	dir := t.TempDir()
+	paths, err := prepareVolumes(context.Background(), newSourceReader(client, "ns"), pod, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []struct {
+		name, path, content string
+		mode                os.FileMode
+	}{
+		{"configmap item", filepath.Join(paths["cfg"], "sub/file"), "v", 0o600},
+		{"secret key", filepath.Join(paths["sec"], "pw"), "hunter2", 0o644},
+		{"labels", filepath.Join(paths["info"], "labels"), "a=\"1\"\nb=\"2\"", 0o644},
+		{"name", filepath.Join(paths["info"], "name"), "p", 0o644},
+	}
+	for _, f := range files {
+		t.Run(f.name, func(t *testing.T) {
+			b, err := os.ReadFile(f.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(f.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != f.content || fi.Mode().Perm() != f.mode {
+				t.Fatalf("%s: %q mode %v, want %q mode %v", f.path, b, fi.Mode().Perm(), f.content, f.mode)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(paths["cfg"], "ignored")); !os.IsNotExist(err) {
+		t.Fatal("configmap key outside items was written")
+	}
+	if paths["host"] != "/tmp" {
+		t.Fatalf("hostPath volume at %s", paths["host"])
+	}
+	if fi, err := os.Stat(paths["scratch"]); err != nil || !fi.IsDir() {
+		t.Fatalf("emptyDir: %v", err)
+	}
+	// A missing ConfigMap keeps the pod waiting.
+	pod.Spec.Volumes[1].ConfigMap.Name = "nope"
+	_, err = prepareVolumes(context.Background(), newSourceReader(client, "ns"), pod, t.TempDir())
+	var ce *configError
+	if !errors.As(err, &ce) {
+		t.Fatalf("missing configmap: %v", err)
 	}
 }
