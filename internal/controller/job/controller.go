@@ -103,8 +103,9 @@ type Controller struct {
 	events *eventrecorder.Recorder
 }
 
-// New returns a Controller and registers its event handlers on the pod and Job
-// informers of opts.Informers.
+// New returns a Controller and registers its event handlers (and a pod index
+// by controller UID) on the pod and Job informers of opts.Informers; call it
+// before the factory is started. Events go to the API server from Run on.
 func New(opts Options) (*Controller, error) {
 	if opts.Client == nil || opts.Informers == nil {
 		return nil, errors.New("job controller: Client and Informers are required")
