@@ -94,6 +94,7 @@ func TestKubectlWithCatalog(t *testing.T) {
 		{name: "get all", args: []string{"get", "all"}, wantOut: []string{"job.batch/pi", "cronjob.batch/cj"}},
 		{name: "get namespaces", args: []string{"get", "ns"}, wantOut: []string{"STATUS", "kube-node-lease"}},
 		{name: "get sa", args: []string{"get", "sa", "-A"}, wantOut: []string{"default"}},
+		{name: "describe namespace", args: []string{"describe", "ns", "default"}, wantOut: []string{"Name:", "default", "Status:", "Active"}},
 		{name: "delete job background", args: []string{"delete", "job", "manual", "--cascade=background"}, wantOut: []string{`job.batch "manual" deleted`}},
 	}
 	for _, tt := range tests {

@@ -338,6 +338,11 @@ func (s *Server) serveAPIPath(w http.ResponseWriter, r *http.Request, group stri
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req apiRequest) {
 	q := r.URL.Query()
 	isWatch := req.watchPath || q.Get("watch") == "true" || q.Get("watch") == "1"
+	if req.res.Namespaced && req.namespace == "" && r.Method != http.MethodGet {
+		// Across all namespaces only list and watch are served.
+		s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, strings.ToLower(r.Method)))
+		return
+	}
 	switch req.subresource {
 	case "":
 	case "status":

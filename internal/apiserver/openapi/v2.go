@@ -310,6 +310,9 @@ func v2Schema(s any) any {
 			out[k] = v
 		}
 	}
+	if out["format"] == "int-or-string" && out["type"] == nil {
+		out["type"] = "string"
+	}
 	return out
 }
 
