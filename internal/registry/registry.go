@@ -47,6 +47,19 @@ type Resource struct {
 	// GracefulDelete, when non-nil, decides the grace period of a delete (pods): it
 	// returns the grace seconds to use; 0 means delete at once.
 	GracefulDelete func(obj runtime.Object, requested *int64) int64
+	// Scale, when non-nil, serves the /scale subresource (autoscaling/v1 Scale).
+	Scale *ScaleAccessors
+}
+
+// ScaleAccessors reach the parts of a scalable object that its autoscaling/v1 Scale shows:
+// spec.replicas (Replicas, SetReplicas), status.replicas (StatusReplicas) and the label
+// selector of its pods in string form (Selector, e.g. "app=web"; "" when it has none).
+// Each function is given an object of the resource's own type.
+type ScaleAccessors struct {
+	Replicas       func(obj runtime.Object) int32
+	SetReplicas    func(obj runtime.Object, n int32)
+	StatusReplicas func(obj runtime.Object) int32
+	Selector       func(obj runtime.Object) string
 }
 
 // Strategy is a resource's create/update rules. The API server calls, on create:

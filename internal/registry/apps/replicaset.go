@@ -1,6 +1,7 @@
-// Package apps holds the rules of apps/v1 ReplicaSets: defaults, validation (a selector
-// that matches the template's labels, restartPolicy Always), the status subresource and
-// kubectl's replicaset table. kjet stores them; no controller acts on them yet.
+// Package apps holds the rules of the apps/v1 kinds kjet serves (ReplicaSets,
+// Deployments, DaemonSets): defaults, validation (a selector that matches the template's
+// labels and may not change, restartPolicy Always), the status subresource, the /scale
+// accessors and kubectl's tables. kjet stores them; no controller acts on them yet.
 package apps
 
 import (
@@ -8,13 +9,10 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
@@ -53,29 +51,9 @@ func validateReplicaSetSpec(rs *appsv1.ReplicaSet) field.ErrorList {
 	var errs field.ErrorList
 	spec := &rs.Spec
 	specPath := field.NewPath("spec")
-	if spec.Replicas != nil {
-		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(*spec.Replicas), specPath.Child("replicas"))...)
-	}
+	errs = append(errs, validateOptionalNonnegative(spec.Replicas, specPath.Child("replicas"))...)
 	errs = append(errs, apivalidation.ValidateNonnegativeField(int64(spec.MinReadySeconds), specPath.Child("minReadySeconds"))...)
-	selPath := specPath.Child("selector")
-	if spec.Selector == nil {
-		errs = append(errs, field.Required(selPath, ""))
-	} else {
-		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, selPath)...)
-		if len(spec.Selector.MatchLabels)+len(spec.Selector.MatchExpressions) == 0 {
-			errs = append(errs, field.Invalid(selPath, spec.Selector, "empty selector is invalid for deployment"))
-		}
-	}
-	if sel, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil && !sel.Matches(labels.Set(spec.Template.Labels)) {
-		errs = append(errs, field.Invalid(specPath.Child("template", "metadata", "labels"), spec.Template.Labels, "`selector` does not match template `labels`"))
-	}
-	errs = append(errs, pod.ValidatePodTemplateSpec(&spec.Template, specPath.Child("template"))...)
-	if rp := spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyAlways {
-		errs = append(errs, field.NotSupported(specPath.Child("template", "spec", "restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
-	}
-	if spec.Template.Spec.ActiveDeadlineSeconds != nil {
-		errs = append(errs, field.Forbidden(specPath.Child("template", "spec", "activeDeadlineSeconds"), "activeDeadlineSeconds in ReplicaSet is not Supported"))
-	}
+	errs = append(errs, validateReplicatedSpec(spec.Selector, &spec.Template, specPath)...)
 	return errs
 }
 

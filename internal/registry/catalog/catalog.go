@@ -29,6 +29,9 @@ func Resources() []registry.Resource {
 	core1 := func(resource string) schema.GroupVersionResource {
 		return corev1.SchemeGroupVersion.WithResource(resource)
 	}
+	apps1 := func(resource string) schema.GroupVersionResource {
+		return appsv1.SchemeGroupVersion.WithResource(resource)
+	}
 	resources := []registry.Resource{
 		{
 			GroupVersionResource: core1("pods"), Kind: "Pod", SingularName: "pod",
@@ -79,10 +82,31 @@ func Resources() []registry.Resource {
 			Strategy: core.EventStrategy(), Table: core.EventTable{},
 		},
 		{
-			GroupVersionResource: appsv1.SchemeGroupVersion.WithResource("replicasets"), Kind: "ReplicaSet", SingularName: "replicaset",
+			GroupVersionResource: core1("replicationcontrollers"), Kind: "ReplicationController", SingularName: "replicationcontroller",
+			ShortNames: []string{"rc"}, Categories: []string{categoryAll}, Namespaced: true,
+			New: func() runtime.Object { return &corev1.ReplicationController{} }, NewList: func() runtime.Object { return &corev1.ReplicationControllerList{} },
+			Strategy: core.ReplicationControllerStrategy(), Status: core.ReplicationControllerStatus(), Table: core.ReplicationControllerTable{},
+			Scale: core.ReplicationControllerScale(),
+		},
+		{
+			GroupVersionResource: apps1("deployments"), Kind: "Deployment", SingularName: "deployment",
+			ShortNames: []string{"deploy"}, Categories: []string{categoryAll}, Namespaced: true,
+			New: func() runtime.Object { return &appsv1.Deployment{} }, NewList: func() runtime.Object { return &appsv1.DeploymentList{} },
+			Strategy: apps.DeploymentStrategy(), Status: apps.DeploymentStatus(), Table: apps.DeploymentTable{},
+			Scale: apps.DeploymentScale(),
+		},
+		{
+			GroupVersionResource: apps1("replicasets"), Kind: "ReplicaSet", SingularName: "replicaset",
 			ShortNames: []string{"rs"}, Categories: []string{categoryAll}, Namespaced: true,
 			New: func() runtime.Object { return &appsv1.ReplicaSet{} }, NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
 			Strategy: apps.ReplicaSetStrategy(), Status: apps.ReplicaSetStatus(), Table: apps.ReplicaSetTable{},
+			Scale: apps.ReplicaSetScale(),
+		},
+		{
+			GroupVersionResource: apps1("daemonsets"), Kind: "DaemonSet", SingularName: "daemonset",
+			ShortNames: []string{"ds"}, Categories: []string{categoryAll}, Namespaced: true,
+			New: func() runtime.Object { return &appsv1.DaemonSet{} }, NewList: func() runtime.Object { return &appsv1.DaemonSetList{} },
+			Strategy: apps.DaemonSetStrategy(), Status: apps.DaemonSetStatus(), Table: apps.DaemonSetTable{},
 		},
 		{
 			GroupVersionResource: batchv1.SchemeGroupVersion.WithResource("jobs"), Kind: "Job", SingularName: "job",

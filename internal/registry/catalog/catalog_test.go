@@ -64,6 +64,16 @@ func TestResources(t *testing.T) {
 			if err != nil || len(cells) != len(r.Table.Columns()) {
 				t.Errorf("%d cells for %d columns (%v)", len(cells), len(r.Table.Columns()), err)
 			}
+			if r.Scale != nil {
+				if got := r.Scale.Replicas(obj); got != 1 {
+					t.Errorf("scale replicas of a defaulted object = %d, want 1", got)
+				}
+				r.Scale.SetReplicas(obj, 3)
+				if got := r.Scale.Replicas(obj); got != 3 || r.Scale.StatusReplicas(obj) != 0 {
+					t.Errorf("after SetReplicas(3): replicas %d, status replicas %d", got, r.Scale.StatusReplicas(obj))
+				}
+				_ = r.Scale.Selector(obj)
+			}
 			old := obj.DeepCopyObject()
 			accessor.SetResourceVersion("1")
 			r.Strategy.PrepareForUpdate(ctx, obj, old)
@@ -90,20 +100,24 @@ func TestCatalogSettings(t *testing.T) {
 		namespaced  bool
 		status      bool
 		propagation metav1.DeletionPropagation
+		scale       bool
 	}{
-		{"pods", []string{"po"}, true, true, true, metav1.DeletePropagationBackground},
-		{"jobs.batch", nil, true, true, true, metav1.DeletePropagationOrphan},
-		{"cronjobs.batch", []string{"cj"}, true, true, true, metav1.DeletePropagationBackground},
-		{"namespaces", []string{"ns"}, false, false, true, metav1.DeletePropagationBackground},
-		{"nodes", []string{"no"}, false, false, true, metav1.DeletePropagationBackground},
-		{"configmaps", []string{"cm"}, false, true, false, metav1.DeletePropagationBackground},
-		{"events", []string{"ev"}, false, true, false, metav1.DeletePropagationBackground},
-		{"events.events.k8s.io", []string{"ev"}, false, true, false, metav1.DeletePropagationBackground},
-		{"serviceaccounts", []string{"sa"}, false, true, false, metav1.DeletePropagationBackground},
-		{"services", []string{"svc"}, true, true, false, metav1.DeletePropagationBackground},
-		{"replicasets.apps", []string{"rs"}, true, true, true, metav1.DeletePropagationBackground},
-		{"secrets", nil, false, true, false, metav1.DeletePropagationBackground},
-		{"leases.coordination.k8s.io", nil, false, true, false, metav1.DeletePropagationBackground},
+		{"pods", []string{"po"}, true, true, true, metav1.DeletePropagationBackground, false},
+		{"jobs.batch", nil, true, true, true, metav1.DeletePropagationOrphan, false},
+		{"cronjobs.batch", []string{"cj"}, true, true, true, metav1.DeletePropagationBackground, false},
+		{"namespaces", []string{"ns"}, false, false, true, metav1.DeletePropagationBackground, false},
+		{"nodes", []string{"no"}, false, false, true, metav1.DeletePropagationBackground, false},
+		{"configmaps", []string{"cm"}, false, true, false, metav1.DeletePropagationBackground, false},
+		{"events", []string{"ev"}, false, true, false, metav1.DeletePropagationBackground, false},
+		{"events.events.k8s.io", []string{"ev"}, false, true, false, metav1.DeletePropagationBackground, false},
+		{"serviceaccounts", []string{"sa"}, false, true, false, metav1.DeletePropagationBackground, false},
+		{"services", []string{"svc"}, true, true, false, metav1.DeletePropagationBackground, false},
+		{"replicasets.apps", []string{"rs"}, true, true, true, metav1.DeletePropagationBackground, true},
+		{"replicationcontrollers", []string{"rc"}, true, true, true, metav1.DeletePropagationBackground, true},
+		{"deployments.apps", []string{"deploy"}, true, true, true, metav1.DeletePropagationBackground, true},
+		{"daemonsets.apps", []string{"ds"}, true, true, true, metav1.DeletePropagationBackground, false},
+		{"secrets", nil, false, true, false, metav1.DeletePropagationBackground, false},
+		{"leases.coordination.k8s.io", nil, false, true, false, metav1.DeletePropagationBackground, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.resource, func(t *testing.T) {
@@ -120,6 +134,9 @@ func TestCatalogSettings(t *testing.T) {
 			}
 			if r.Namespaced != tt.namespaced || (r.Status != nil) != tt.status || r.DefaultPropagation != tt.propagation {
 				t.Errorf("namespaced %v status %v propagation %s", r.Namespaced, r.Status != nil, r.DefaultPropagation)
+			}
+			if (r.Scale != nil) != tt.scale {
+				t.Errorf("scale %v, want %v", r.Scale != nil, tt.scale)
 			}
 		})
 	}
