@@ -214,12 +214,23 @@ func (s *Server) run(t *testing.T, bin string, args []string, env ...string) (st
 	return s.runWithStdin(t, nil, bin, args, env...)
 }
 
+// runWithHome runs bin with its own HOME (separate kubectl caches).
+func (s *Server) runWithHome(t *testing.T, home, bin string, args []string) (string, string, error) {
+	t.Helper()
+	return s.runIn(t, home, nil, bin, args)
+}
+
 func (s *Server) runWithStdin(t *testing.T, stdin io.Reader, bin string, args []string, env ...string) (string, string, error) {
+	t.Helper()
+	return s.runIn(t, s.Home, stdin, bin, args, env...)
+}
+
+func (s *Server) runIn(t *testing.T, home string, stdin io.Reader, bin string, args []string, env ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(append(cleanEnv(), "HOME="+s.Home), env...)
+	cmd.Env = append(append(cleanEnv(), "HOME="+home), env...)
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

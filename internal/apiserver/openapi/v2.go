@@ -46,9 +46,11 @@ var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "p
 
 // Media types of the v2 document.
 const (
-	v2ProtobufType = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-	// v2ProtobufTypeDeprecated is the name older clients ask for.
-	v2ProtobufTypeDeprecated = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	// v2ProtobufType is the protobuf media type, and the Content-Type of protobuf
+	// answers (clients parse it with mime.ParseMediaType, which rejects the "@" form).
+	v2ProtobufType = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+	// v2ProtobufTypeAt is the name kubectl asks for.
+	v2ProtobufTypeAt = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 )
 
 // v2Document is the encoded v2 document.
@@ -98,7 +100,7 @@ func (h *v2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, ctype := doc.json, "application/json"
 	accept := r.Header.Get("Accept")
-	if strings.Contains(accept, v2ProtobufType) || strings.Contains(accept, v2ProtobufTypeDeprecated) {
+	if strings.Contains(accept, v2ProtobufType) || strings.Contains(accept, v2ProtobufTypeAt) {
 		body, ctype = doc.protobuf, v2ProtobufType
 	}
 	w.Header().Add("Vary", "Accept")
