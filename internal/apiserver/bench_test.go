@@ -5,15 +5,34 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kjet-dev/kjet/internal/storage/bolt"
 )
 
 // BenchmarkCreateGetJob creates a Job and reads it back over HTTP (httptest, memory
 // storage), the API server's hot path.
 func BenchmarkCreateGetJob(b *testing.B) {
-	e := newTestEnv(b)
+	benchmarkCreateGetJob(b, newTestEnv(b))
+}
+
+// BenchmarkCreateGetJobBolt is BenchmarkCreateGetJob over the embedded bolt store
+// (every create is a durable commit).
+func BenchmarkCreateGetJobBolt(b *testing.B) {
+	store, err := bolt.Open(filepath.Join(b.TempDir(), "state.db"), bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchmarkCreateGetJob(b, newTestEnv(b, func(o *Options) {
+		_ = o.Storage.Close()
+		o.Storage = store
+	}))
+}
+
+func benchmarkCreateGetJob(b *testing.B, e *testEnv) {
 	client := e.http.Client()
 	b.ReportAllocs()
 	b.ResetTimer()

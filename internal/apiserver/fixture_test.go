@@ -185,11 +185,9 @@ var testNow = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
 func newTestEnv(t testing.TB, mutate ...func(*Options)) *testEnv {
 	t.Helper()
-	store := memory.New(memory.Options{})
-	t.Cleanup(func() { _ = store.Close() })
 	fakeClock := clocktesting.NewFakeClock(testNow)
 	opts := Options{
-		Storage:   store,
+		Storage:   memory.New(memory.Options{}),
 		Resources: testResources(),
 		Clock:     fakeClock,
 		Version:   version.Info{Major: "1", Minor: "37", GitVersion: "v1.37.2+kjet.test"},
@@ -197,6 +195,7 @@ func newTestEnv(t testing.TB, mutate ...func(*Options)) *testEnv {
 	for _, m := range mutate {
 		m(&opts)
 	}
+	t.Cleanup(func() { _ = opts.Storage.Close() })
 	s, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
