@@ -143,6 +143,9 @@ func TestNamespaceLifecycle(t *testing.T) {
 	if st.Message != `configmaps "late" is forbidden: unable to create new content in namespace work because it is being terminated` {
 		t.Errorf("create in terminating namespace: %q", st.Message)
 	}
+	if st.Details == nil || len(st.Details.Causes) != 1 || st.Details.Causes[0].Type != corev1.NamespaceTerminatingCause {
+		t.Errorf("terminating namespace cause missing: %+v", st.Details)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
