@@ -147,6 +147,10 @@ func TestNamespaceLifecycle(t *testing.T) {
 		t.Errorf("terminating namespace cause missing: %+v", st.Details)
 	}
 
+	// Updates of a terminating namespace do not remove it.
+	e.mustDo(200, "PATCH", "/api/v1/namespaces/work", "application/merge-patch+json", `{"metadata":{"labels":{"x":"y"}}}`)
+	e.mustDo(200, "GET", "/api/v1/namespaces/work", "", "")
+
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- e.server.Run(ctx) }()

@@ -273,7 +273,7 @@ func (s *Server) updateObject(ctx context.Context, res *resource, namespace, nam
 			accessor.SetResourceVersion(strconv.FormatInt(kv.ModRevision, 10))
 			return obj, nil
 		}
-		if shouldDeleteDuringUpdate(accessor, current) {
+		if res != s.namespaces && shouldDeleteDuringUpdate(accessor, current) {
 			deleted, err := s.store.Delete(ctx, kv.Key, kv.ModRevision)
 			if err == nil {
 				accessor.SetResourceVersion(strconv.FormatInt(deleted.ModRevision, 10))
@@ -301,7 +301,7 @@ func (s *Server) updateObject(ctx context.Context, res *resource, namespace, nam
 
 // shouldDeleteDuringUpdate: an update that leaves no finalizers on an object being
 // deleted deletes it, unless a grace period is pending (a graceful pod stays until its
-// node agent deletes it with grace 0).
+// node agent deletes it with grace 0). Namespaces are removed only by Run, once empty.
 func shouldDeleteDuringUpdate(obj metav1.Object, current runtime.Object) bool {
 	if obj.GetDeletionTimestamp() == nil || len(obj.GetFinalizers()) > 0 {
 		return false
