@@ -536,3 +536,22 @@ func TestLivenessProbeRestarts(t *testing.T) {
 		t.Fatalf("liveness kill grace %v %v", g, ok)
 	}
 }
+
+// A container that exits at once costs one status write: the agent folds the start and
+// the exit into the same update.
+func TestQuickPodWritesStatusOnce(t *testing.T) {
+	h := newHarness(t)
+	h.rt.exitOnStart["quick"] = 0
+	h.start()
+	h.create(newTestPod("fast", corev1.RestartPolicyNever, "quick"))
+	h.waitPod("fast", "succeeded", phaseIs(corev1.PodSucceeded))
+	writes := 0
+	for _, action := range h.client.Actions() {
+		if action.Matches("update", "pods") && action.GetSubresource() == "status" {
+			writes++
+		}
+	}
+	if writes != 1 {
+		t.Fatalf("%d status writes, want 1", writes)
+	}
+}
