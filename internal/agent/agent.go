@@ -164,6 +164,9 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	node, err := a.registerNode(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // shut down before the API answered
+		}
 		return err
 	}
 
