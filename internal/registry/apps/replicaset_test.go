@@ -114,3 +114,16 @@ func TestReplicaSetTable(t *testing.T) {
 		t.Errorf("cells %v (%v), want %v", got, err, want)
 	}
 }
+
+func TestReplicaSetScale(t *testing.T) {
+	rs := newReplicaSet()
+	rs.Status.Replicas = 2
+	scale := ReplicaSetScale()
+	if scale.Replicas(rs) != 1 {
+		t.Errorf("unset replicas scale to %d, want 1", scale.Replicas(rs))
+	}
+	scale.SetReplicas(rs, 4)
+	if *rs.Spec.Replicas != 4 || scale.StatusReplicas(rs) != 2 || scale.Selector(rs) != "app=web" {
+		t.Errorf("scale: replicas %d status %d selector %q", *rs.Spec.Replicas, scale.StatusReplicas(rs), scale.Selector(rs))
+	}
+}
