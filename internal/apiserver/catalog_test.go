@@ -76,6 +76,15 @@ spec:
 func TestKubectlWithCatalog(t *testing.T) {
 	binary := kubectlBinary(t, "33")
 	e := newCatalogEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.server.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 	k := kubectlRunner{t: t, binary: binary, server: e.http.URL, home: t.TempDir()}
 	tests := []struct {
 		name    string
@@ -95,6 +104,9 @@ func TestKubectlWithCatalog(t *testing.T) {
 		{name: "get namespaces", args: []string{"get", "ns"}, wantOut: []string{"STATUS", "kube-node-lease"}},
 		{name: "get sa", args: []string{"get", "sa", "-A"}, wantOut: []string{"default"}},
 		{name: "describe namespace", args: []string{"describe", "ns", "default"}, wantOut: []string{"Name:", "default", "Status:", "Active"}},
+		{name: "create namespace", args: []string{"create", "ns", "tmp"}, wantOut: []string{"namespace/tmp created"}},
+		{name: "create in namespace", args: []string{"create", "cm", "x", "-n", "tmp", "--from-literal=a=b"}, wantOut: []string{"configmap/x created"}},
+		{name: "delete namespace waits until gone", args: []string{"delete", "ns", "tmp"}, wantOut: []string{`namespace "tmp" deleted`}},
 		{name: "delete job background", args: []string{"delete", "job", "manual", "--cascade=background"}, wantOut: []string{`job.batch "manual" deleted`}},
 	}
 	for _, tt := range tests {

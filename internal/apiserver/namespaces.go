@@ -147,7 +147,7 @@ func (s *Server) finalizeNamespaces(ctx context.Context) error {
 }
 
 // deleteNamespaceContent deletes every object in namespace and reports whether the
-// namespace was already empty.
+// namespace is now empty (objects held by finalizers or grace periods remain).
 func (s *Server) deleteNamespaceContent(ctx context.Context, namespace string) (bool, error) {
 	everything := selectors{label: labels.Everything(), field: fields.Everything()}
 	background := metav1.DeletePropagationBackground
@@ -162,17 +162,23 @@ func (s *Server) deleteNamespaceContent(ctx context.Context, namespace string) (
 				return false, fmt.Errorf("listing %s in namespace %s: %w", res.gr, namespace, err)
 			}
 			for _, item := range items {
-				empty = false
 				accessor, err := metaAccessor(item)
 				if err != nil {
 					return false, err
 				}
 				if accessor.GetDeletionTimestamp() != nil {
+					empty = false
 					continue
 				}
-				_, err = s.deleteObject(ctx, res, namespace, accessor.GetName(), &metav1.DeleteOptions{PropagationPolicy: &background})
-				if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				result, err := s.deleteObject(ctx, res, namespace, accessor.GetName(), &metav1.DeleteOptions{PropagationPolicy: &background})
+				switch {
+				case apierrors.IsNotFound(err):
+				case apierrors.IsConflict(err):
+					empty = false
+				case err != nil:
 					return false, fmt.Errorf("deleting %s %s/%s: %w", res.gr, namespace, accessor.GetName(), err)
+				case !result.deleted:
+					empty = false
 				}
 			}
 		}

@@ -164,7 +164,10 @@ func (s *Server) createObject(ctx context.Context, res *resource, namespace stri
 	}
 	accessor.SetUID(uuid.NewUUID())
 	accessor.SetCreationTimestamp(metav1.NewTime(s.clock.Now().UTC().Truncate(1e9)))
-	accessor.SetGeneration(1)
+	accessor.SetGeneration(0)
+	if res.hasSpec {
+		accessor.SetGeneration(1)
+	}
 	accessor.SetDeletionTimestamp(nil)
 	accessor.SetDeletionGracePeriodSeconds(nil)
 	accessor.SetSelfLink("")

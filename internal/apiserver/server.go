@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -88,6 +89,9 @@ type resource struct {
 	listGVK   schema.GroupVersionKind
 	gr        schema.GroupResource
 	keyPrefix string // "/registry/<group or core>/<resource>/"
+	// hasSpec: objects of this kind have a spec, so metadata.generation counts its
+	// changes (starting at 1); kinds without one (ConfigMap, Secret) carry no generation.
+	hasSpec bool
 	// fieldLabels are the field-selector fields AttrsFunc reports.
 	fieldLabels sets.Set[string]
 	table       registry.TableConvertor
@@ -168,6 +172,7 @@ func (s *Server) newResource(r registry.Resource, typeConverter managedfields.Ty
 		gr:        gvr.GroupResource(),
 		keyPrefix: "/registry/" + group + "/" + gvr.Resource + "/",
 		table:     r.Table,
+		hasSpec:   reflect.Indirect(reflect.ValueOf(r.New())).FieldByName("Spec").IsValid(),
 	}
 	if res.table == nil {
 		res.table = defaultTable{}
