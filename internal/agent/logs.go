@@ -23,13 +23,17 @@ import (
 const DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 
 // ServePodSubresource serves the node's part of a pod subresource: "log", "exec" and
-// "attach". pod is the object as the API server has it (status included).
+// "attach" ("portforward" answers 501: pods share the host's network). pod is the
+// object as the API server has it (status included).
 func (a *Agent) ServePodSubresource(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, subresource string) {
 	switch subresource {
 	case "log":
 		a.serveLog(w, r, pod)
 	case "exec", "attach":
 		a.serveStream(w, r, pod, subresource)
+	case "portforward":
+		streaming.WriteStatus(w, apierrors.NewGenericServerResponse(http.StatusNotImplemented, r.Method, corev1.Resource("pods"), pod.Name,
+			"port forwarding is not supported by kjet: pods use the host's network, connect to 127.0.0.1 directly", 0, false))
 	default:
 		streaming.WriteStatus(w, apierrors.NewNotFound(corev1.Resource("pods/"+subresource), pod.Name))
 	}
