@@ -194,3 +194,28 @@ func TestExitStatus(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+func TestDecodeResizes(t *testing.T) {
+	cases := []struct {
+		name  string
+		input string
+		want  []runtime.TerminalSize
+	}{
+		{"two sizes", `{"Width":80,"Height":24}{"Width":120,"Height":40}`, []runtime.TerminalSize{{Width: 80, Height: 24}, {Width: 120, Height: 40}}},
+		{"stops at garbage", `{"Width":80,"Height":24}nope`, []runtime.TerminalSize{{Width: 80, Height: 24}}},
+		{"empty", ``, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sizes := make(chan runtime.TerminalSize, 10)
+			decodeResizes(context.Background(), strings.NewReader(tc.input), sizes)
+			var got []runtime.TerminalSize
+			for s := range sizes {
+				got = append(got, s)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

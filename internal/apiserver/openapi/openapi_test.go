@@ -243,3 +243,22 @@ func TestNewHandlerRejectsBadResources(t *testing.T) {
 		})
 	}
 }
+
+func TestPathResource(t *testing.T) {
+	cases := []struct{ path, prefix, want string }{
+		{"/api/v1/namespaces/{namespace}/pods/{name}/exec", "/api/v1", "pods"},
+		{"/api/v1/watch/namespaces/{namespace}/pods", "/api/v1", "pods"},
+		{"/api/v1/namespaces/{name}", "/api/v1", "namespaces"},
+		{"/api/v1/namespaces/{name}/finalize", "/api/v1", "namespaces"},
+		{"/api/v1/nodes/{name}/status", "/api/v1", "nodes"},
+		{"/apis/batch/v1/jobs", "/apis/batch/v1", "jobs"},
+		{"/apis/batch/v1/", "/apis/batch/v1", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			if got := pathResource(tc.path, tc.prefix); got != tc.want {
+				t.Fatalf("pathResource = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
