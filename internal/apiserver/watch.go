@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -30,6 +32,8 @@ type watchStream struct {
 	as    negotiated
 	table struct{ columnsSent bool }
 	buf   bytes.Buffer
+	// frames, when set, carries protobuf events (length-delimited WatchEvents).
+	frames io.Writer
 }
 
 // send encodes and flushes one event.
@@ -39,6 +43,23 @@ func (ws *watchStream) send(eventType watch.EventType, obj runtime.Object) error
 		return err
 	}
 	ws.buf.Reset()
+	if ws.frames != nil {
+		if err := ws.s.codecs.protobuf.Encode(out, &ws.buf); err != nil {
+			return fmt.Errorf("encoding watch event: %w", err)
+		}
+		event := &metav1.WatchEvent{Type: string(eventType), Object: runtime.RawExtension{Raw: ws.buf.Bytes()}}
+		data, err := event.Marshal()
+		if err != nil {
+			return fmt.Errorf("encoding watch event: %w", err)
+		}
+		if _, err := ws.frames.Write(data); err != nil {
+			return fmt.Errorf("writing watch event: %w", err)
+		}
+		if err := ws.rc.Flush(); err != nil {
+			return fmt.Errorf("flushing watch event: %w", err)
+		}
+		return nil
+	}
 	ws.buf.WriteString(`{"type":"`)
 	ws.buf.WriteString(string(eventType))
 	ws.buf.WriteString(`","object":`)
@@ -175,8 +196,12 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 	defer cancel()
 	res := req.res
 	ws := &watchStream{s: s, w: w, r: r, rc: http.NewResponseController(w), res: res, as: negotiate(r)}
-	if ws.as.kind == acceptObject {
-		ws.as.mediaType = mediaJSON
+	contentType := mediaJSON
+	if ws.as.mediaType == mediaProtobuf && ws.as.kind != acceptTable {
+		// Typed and metadata clients prefer protobuf: length-delimited WatchEvents
+		// whose objects carry the protobuf envelope, like the apiserver's.
+		contentType = mediaProtobuf + ";stream=watch"
+		ws.frames = protobuf.LengthDelimitedFramer.NewFrameWriter(w)
 	}
 
 	// Where the watch starts: the current state (sent as ADDED events) or a given revision.
@@ -211,7 +236,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 		}
 	}
 
-	w.Header().Set("Content-Type", mediaJSON)
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
 	if err := ws.rc.Flush(); err != nil {

@@ -286,3 +286,15 @@ func TestWatchEndsWhenRunStops(t *testing.T) {
 	}
 	w.expectEnd()
 }
+
+func TestWatchProtobufContentType(t *testing.T) {
+	e := newTestEnv(t)
+	w := e.watch(cmPath+"?watch=true&resourceVersion=0&timeoutSeconds=1", "Accept: application/vnd.kubernetes.protobuf, application/json")
+	if got := w.header.Get("Content-Type"); got != "application/vnd.kubernetes.protobuf;stream=watch" {
+		t.Errorf("Content-Type = %q", got)
+	}
+	tw := e.watch(cmPath+"?watch=true&resourceVersion=0&timeoutSeconds=1", "Accept: "+tableAccept)
+	if got := tw.header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("table watch Content-Type = %q", got)
+	}
+}
