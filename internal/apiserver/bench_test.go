@@ -92,3 +92,27 @@ func BenchmarkWatchLatency(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs-after-response/event")
 }
+
+// BenchmarkGetJobParallel measures read throughput: concurrent GETs of one Job.
+func BenchmarkGetJobParallel(b *testing.B) {
+	e := newTestEnv(b)
+	e.mustDo(http.StatusCreated, "POST", jobPath, "application/json", jobBody)
+	client := e.http.Client()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(e.http.URL + jobPath + "/pi")
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("get: %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
