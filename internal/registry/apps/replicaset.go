@@ -57,19 +57,31 @@ func validateReplicaSetSpec(rs *appsv1.ReplicaSet) field.ErrorList {
 	return errs
 }
 
-// ReplicaSetStatus returns the rules of replicasets/status: counts may not be negative.
+// ReplicaSetStatus returns the rules of replicasets/status: counts may not be negative,
+// none may exceed status.replicas, and no more may be available than ready.
 func ReplicaSetStatus() registry.FuncStatusStrategy[*appsv1.ReplicaSet] {
 	return registry.FuncStatusStrategy[*appsv1.ReplicaSet]{
 		KeepSpec: func(rs, old *appsv1.ReplicaSet) { rs.Spec = old.Spec },
 		CheckStatus: func(rs, _ *appsv1.ReplicaSet) field.ErrorList {
-			var errs field.ErrorList
 			p := field.NewPath("status")
 			s := rs.Status
-			for _, c := range []struct {
-				name  string
-				value int32
-			}{{"replicas", s.Replicas}, {"fullyLabeledReplicas", s.FullyLabeledReplicas}, {"readyReplicas", s.ReadyReplicas}, {"availableReplicas", s.AvailableReplicas}} {
-				errs = append(errs, apivalidation.ValidateNonnegativeField(int64(c.value), p.Child(c.name))...)
+			errs := nonnegativeCounts(p, []count{
+				{"replicas", s.Replicas}, {"fullyLabeledReplicas", s.FullyLabeledReplicas},
+				{"readyReplicas", s.ReadyReplicas}, {"availableReplicas", s.AvailableReplicas},
+			})
+			errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
+			const beyond = "cannot be greater than status.replicas"
+			if s.FullyLabeledReplicas > s.Replicas {
+				errs = append(errs, field.Invalid(p.Child("fullyLabeledReplicas"), s.FullyLabeledReplicas, beyond))
+			}
+			if s.ReadyReplicas > s.Replicas {
+				errs = append(errs, field.Invalid(p.Child("readyReplicas"), s.ReadyReplicas, beyond))
+			}
+			if s.AvailableReplicas > s.Replicas {
+				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, beyond))
+			}
+			if s.AvailableReplicas > s.ReadyReplicas {
+				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, "cannot be greater than readyReplicas"))
 			}
 			return errs
 		},

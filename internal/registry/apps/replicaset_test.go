@@ -96,7 +96,10 @@ func TestReplicaSetUpdateAndStatus(t *testing.T) {
 		t.Error("status write changed spec")
 	}
 	got = errorStrings(st.ValidateUpdate(context.Background(), next, old))
-	want = []string{"status.readyReplicas: Invalid value: -1: must be greater than or equal to 0"}
+	want = []string{
+		"status.readyReplicas: Invalid value: -1: must be greater than or equal to 0",
+		"status.availableReplicas: Invalid value: 0: cannot be greater than readyReplicas",
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("status errors %q", got)
 	}
