@@ -47,7 +47,7 @@ func serveWebSocket(w http.ResponseWriter, r *http.Request, opts Options, run se
 	})
 	conn.SetIdleTimeout(IdleTimeout)
 	// On a failed handshake the websocket server has already answered.
-	_, streams, err := conn.Open(w, r)
+	_, streams, err := conn.Open(quietHijacker{w}, r)
 	if err != nil {
 		return
 	}
