@@ -80,7 +80,9 @@ type Agent struct {
 	nodeAllocatable corev1.ResourceList
 	gpus            *gpuAllocator
 
-	mu sync.Mutex // guards workers, owners, adopted
+	// mu guards workers, owners and adopted. Lock order: Agent.mu before podWorker.mu;
+	// neither is held while calling the runtime or the API.
+	mu sync.Mutex
 	// workers holds the goroutine running each pod, by pod UID.
 	workers map[types.UID]*podWorker
 	// owners maps container IDs to their pod, so exits reach the right worker.
