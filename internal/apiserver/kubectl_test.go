@@ -190,3 +190,36 @@ func TestKubectlGetWatch(t *testing.T) {
 	e.mustDo(200, "DELETE", cmPath+"/first", "", "")
 	expectLine("DELETED", "first")
 }
+
+// TestKubectlWaitCondition runs `kubectl wait --for=condition=complete` while the Job's
+// status is written: it lists and watches by metadata.name until the condition shows.
+func TestKubectlWaitCondition(t *testing.T) {
+	binary := kubectlBinary(t, "33")
+	e := newTestEnv(t)
+	e.mustDo(201, "POST", jobPath, "application/json", jobBody)
+	k := kubectlRunner{t: t, binary: binary, server: e.http.URL, home: t.TempDir()}
+	type result struct {
+		out, errOut string
+		err         error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, err := k.run("", "wait", "--for=condition=complete", "job/pi", "--timeout=30s")
+		done <- result{out, errOut, err}
+	}()
+	// Write the condition once kubectl is watching (or, if it is slow, before: both work).
+	waitFor(t, func() bool {
+		for _, req := range e.requestLog() {
+			if strings.Contains(req, "watch=true") {
+				return true
+			}
+		}
+		return false
+	})
+	e.mustDo(200, "PATCH", jobPath+"/pi/status", "application/merge-patch+json",
+		`{"status":{"succeeded":1,"conditions":[{"type":"Complete","status":"True"}]}}`)
+	res := <-done
+	if res.err != nil || !strings.Contains(res.out, "job.batch/pi condition met") {
+		t.Fatalf("kubectl wait: %v\n%s%s", res.err, res.out, res.errOut)
+	}
+}
