@@ -68,6 +68,8 @@ func storageError(err error, res *resource, name string) error {
 		return conflictError(res, name)
 	case errors.Is(err, storage.ErrCompacted):
 		return apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %v", err))
+	case errors.Is(err, storage.ErrClosed):
+		return apierrors.NewServiceUnavailable("the server is shutting down")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apierrors.NewTimeoutError(fmt.Sprintf("request for %s %q ended: %v", res.gr, name, err), 0)
 	default:
