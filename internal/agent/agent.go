@@ -63,6 +63,10 @@ type Options struct {
 	// ConfigRetryInterval is how long a container waiting on a missing ConfigMap,
 	// Secret or volume waits before the agent looks again; default 10 s.
 	ConfigRetryInterval time.Duration
+	// StartedStatusDelay is how long the agent waits, after starting containers, for one
+	// of them to exit before reporting them running: a container that exits at once then
+	// costs one status write instead of two. Default 5 ms; negative disables it.
+	StartedStatusDelay time.Duration
 	// Logger receives the agent's own diagnostics; default slog.Default().
 	Logger *slog.Logger
 }
@@ -130,6 +134,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.ConfigRetryInterval <= 0 {
 		opts.ConfigRetryInterval = 10 * time.Second
+	}
+	if opts.StartedStatusDelay == 0 {
+		opts.StartedStatusDelay = 5 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -31,20 +31,23 @@ type harness struct {
 	clock  *testingclock.FakeClock
 	dir    string
 	agent  *Agent
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// startedDelay is Options.StartedStatusDelay; the fake clock never lets a
+	// positive one pass by itself, so tests disable it unless they test it.
+	startedDelay time.Duration
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 }
 
 func newHarness(t *testing.T, objs ...runtime.Object) *harness {
 	clk := testingclock.NewFakeClock(time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC))
-	h := &harness{t: t, client: fake.NewClientset(objs...), rt: newFakeRuntime(clk), clock: clk, dir: t.TempDir()}
+	h := &harness{t: t, client: fake.NewClientset(objs...), rt: newFakeRuntime(clk), clock: clk, dir: t.TempDir(), startedDelay: -1}
 	t.Cleanup(h.stop)
 	return h
 }
 
 func (h *harness) start() {
 	h.t.Helper()
-	a, err := New(Options{NodeName: testNode, Client: h.client, Runtime: h.rt, PodsDir: h.dir, Clock: h.clock})
+	a, err := New(Options{NodeName: testNode, Client: h.client, Runtime: h.rt, PodsDir: h.dir, Clock: h.clock, StartedStatusDelay: h.startedDelay})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -545,6 +548,27 @@ func TestQuickPodWritesStatusOnce(t *testing.T) {
 	h.start()
 	h.create(newTestPod("fast", corev1.RestartPolicyNever, "quick"))
 	h.waitPod("fast", "succeeded", phaseIs(corev1.PodSucceeded))
+	writes := 0
+	for _, action := range h.client.Actions() {
+		if action.Matches("update", "pods") && action.GetSubresource() == "status" {
+			writes++
+		}
+	}
+	if writes != 1 {
+		t.Fatalf("%d status writes, want 1", writes)
+	}
+}
+
+// An exit shortly after the start is folded into the first status write too.
+func TestStartedStatusDelayFoldsEarlyExit(t *testing.T) {
+	h := newHarness(t)
+	h.startedDelay = time.Hour // only the exit ends the wait
+	h.start()
+	h.create(newTestPod("early", corev1.RestartPolicyNever, "c"))
+	id := containerID("uid-early", "c", 0)
+	h.waitRunning(id)
+	h.rt.exit(id, 0, true)
+	h.waitPod("early", "succeeded", phaseIs(corev1.PodSucceeded))
 	writes := 0
 	for _, action := range h.client.Actions() {
 		if action.Matches("update", "pods") && action.GetSubresource() == "status" {

@@ -182,6 +182,7 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	rec.cur, rec.attempt = &st, attempt
 	rec.decided, rec.final, rec.restartAt = false, false, time.Time{}
 	if st.State == runtime.StateRunning {
+		w.startedRunning = true
 		w.startProbes(pod, c, rec)
 	} else {
 		w.again = true // act on the exit at once

@@ -98,6 +98,8 @@ type podWorker struct {
 	timer           clock.Timer
 	timerAt         time.Time
 	again           bool
+	// startedRunning: this pass started a container that is running.
+	startedRunning bool
 }
 
 func newPodWorker(a *Agent, pod *corev1.Pod, adopted []runtime.ContainerStatus) *podWorker {
@@ -266,6 +268,23 @@ func (w *podWorker) run(ctx context.Context) {
 	}
 }
 
+// awaitChange waits up to d for news in the inbox and reports whether any came.
+func (w *podWorker) awaitChange(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return false
+	}
+	t := w.a.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-w.wake:
+		return true
+	case <-t.C():
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // wakeAt makes sure the worker syncs again no later than t.
 func (w *podWorker) wakeAt(t time.Time) {
 	if t.IsZero() {
@@ -311,11 +330,13 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	default:
 		w.runPod(ctx, pod)
 	}
-	if w.exitsPending() {
+	if w.exitsPending() || (w.startedRunning && w.awaitChange(ctx, w.a.opts.StartedStatusDelay)) {
 		// A container already exited again: fold that into this status write.
+		w.startedRunning = false
 		w.again = true
 		return false
 	}
+	w.startedRunning = false
 	if !w.adoptedTerminal {
 		w.writeStatus(ctx, pod)
 	}
