@@ -224,9 +224,10 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 			startErr = apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", startRev, current))
 		}
 	}
+	prefix := res.collectionPrefix(req.namespace)
 	var events <-chan storage.Event
 	if startErr == nil {
-		events, err = s.store.Watch(ctx, res.collectionPrefix(req.namespace), startRev)
+		events, err = s.store.Watch(ctx, prefix, startRev)
 		switch {
 		case errors.Is(err, storage.ErrCompacted):
 			startErr = apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", startRev, s.store.Revision()))
@@ -298,9 +299,21 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 			}
 		case ev, ok := <-events:
 			if !ok {
-				// The store closed the watch (shutdown or a receiver that fell behind):
-				// the client resumes from the last resourceVersion it saw.
-				return
+				// The store ended the subscription: shutdown, or this watch fell behind.
+				// Resubscribe from the last change seen; if that is gone from the
+				// store's history, tell the client to start over.
+				if ctx.Err() != nil {
+					return
+				}
+				events, err = s.store.Watch(ctx, prefix, lastRev)
+				if errors.Is(err, storage.ErrCompacted) {
+					ws.sendError(apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", lastRev, s.store.Revision())))
+					return
+				}
+				if err != nil {
+					return
+				}
+				continue
 			}
 			lastRev = ev.KV.ModRevision
 			eventType, obj, err := s.convertEvent(res, ev, p.sel)

@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kjet-dev/kjet/internal/storage"
 )
 
 // rawEvent is one watch event as sent on the wire.
@@ -297,4 +299,40 @@ func TestWatchProtobufContentType(t *testing.T) {
 	if got := tw.header.Get("Content-Type"); got != "application/json" {
 		t.Errorf("table watch Content-Type = %q", got)
 	}
+}
+
+// flakyWatchStore ends every storage watch after one event, like a store dropping a
+// watcher that fell behind.
+type flakyWatchStore struct {
+	storage.Interface
+}
+
+func (s flakyWatchStore) Watch(ctx context.Context, prefix string, after int64) (<-chan storage.Event, error) {
+	in, err := s.Interface.Watch(ctx, prefix, after)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan storage.Event, 1)
+	go func() {
+		defer close(out)
+		select {
+		case ev, ok := <-in:
+			if ok {
+				out <- ev
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return out, nil
+}
+
+func TestWatchResubscribesWhenTheStoreEndsIt(t *testing.T) {
+	e := newTestEnv(t, func(o *Options) { o.Storage = flakyWatchStore{o.Storage} })
+	w := e.watch(cmPath + "?watch=true&resourceVersion=0")
+	for _, name := range []string{"a", "b", "c"} {
+		e.mustDo(201, "POST", cmPath, "application/json", cmJSON(name, ""))
+	}
+	w.expect("ADDED", "a")
+	w.expect("ADDED", "b")
+	w.expect("ADDED", "c")
 }
