@@ -106,7 +106,8 @@ spec:
 
 // TestJobKilledPodNeverAndOnFailure reproduces the seed's exec-and-kill session: under
 // restartPolicy Never the Job replaces the failed pod; under OnFailure the container
-// restarts in place. Each test uses its own sleep duration so pgrep finds only its pod.
+// restarts in place. Each case has its own sleep duration, and the pattern [s]leep keeps
+// pgrep from matching the kill command (pods are host processes, so pgrep sees them all).
 func TestJobKilledPodNeverAndOnFailure(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--job-backoff-base=50ms")
@@ -133,7 +134,7 @@ func TestJobKilledPodNeverAndOnFailure(t *testing.T) {
 			}
 			return false, out
 		})
-		if _, stderr, err := s.Kubectl(t, "exec", pod, "--", "sh", "-c", fmt.Sprintf("kill -9 `pgrep -f 'sleep %d'`", tc.sleep)); err != nil {
+		if _, stderr, err := s.Kubectl(t, "exec", pod, "--", "sh", "-c", fmt.Sprintf("kill -9 `pgrep -f '[s]leep %d'`", tc.sleep)); err != nil {
 			t.Fatalf("kubectl exec kill: %v\n%s", err, stderr)
 		}
 		switch tc.policy {
