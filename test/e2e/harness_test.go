@@ -113,6 +113,7 @@ func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *Server {
 	t.Cleanup(func() {
 		s.killGroup()
 		<-s.done
+		reapSupervisor(t, dataDir)
 		if t.Failed() {
 			t.Logf("kjet server stderr:\n%s", s.stderr.String())
 		}
