@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,36 +14,21 @@ import (
 
 var scaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 
-// replicasOf returns where a scalable object keeps its desired replicas, its current
-// replica count and its label selector; ok is false for kinds without /scale.
-func replicasOf(obj runtime.Object) (desired **int32, current int32, selector *metav1.LabelSelector, ok bool) {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		return &o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector, true
-	case *appsv1.ReplicaSet:
-		return &o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector, true
-	case *appsv1.StatefulSet:
-		return &o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector, true
-	}
-	return nil, 0, nil, false
-}
-
 func hasScale(res *resource) bool {
-	_, _, _, ok := replicasOf(res.New())
-	return ok
+	return res.Scale != nil
 }
 
-// scaleOf renders obj as an autoscaling/v1 Scale.
-func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
-	desired, current, selector, ok := replicasOf(obj)
-	if !ok {
-		return nil, apierrors.NewInternalError(fmt.Errorf("%T has no scale", obj))
+// scaleOf renders obj, an object of res, as an autoscaling/v1 Scale through the
+// registry's scale accessors.
+func scaleOf(res *resource, obj runtime.Object) (*autoscalingv1.Scale, error) {
+	if res.Scale == nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("%s has no scale", res.gr))
 	}
 	accessor, err := metaAccessor(obj)
 	if err != nil {
 		return nil, err
 	}
-	scale := &autoscalingv1.Scale{
+	return &autoscalingv1.Scale{
 		TypeMeta: metav1.TypeMeta{APIVersion: scaleGVK.GroupVersion().String(), Kind: scaleGVK.Kind},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:              accessor.GetName(),
@@ -53,19 +37,9 @@ func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
 			ResourceVersion:   accessor.GetResourceVersion(),
 			CreationTimestamp: accessor.GetCreationTimestamp(),
 		},
-		Status: autoscalingv1.ScaleStatus{Replicas: current},
-	}
-	if *desired != nil {
-		scale.Spec.Replicas = **desired
-	}
-	if selector != nil {
-		sel, err := metav1.LabelSelectorAsSelector(selector)
-		if err != nil {
-			return nil, apierrors.NewInternalError(fmt.Errorf("selector of %s: %w", accessor.GetName(), err))
-		}
-		scale.Status.Selector = sel.String()
-	}
-	return scale, nil
+		Spec:   autoscalingv1.ScaleSpec{Replicas: res.Scale.Replicas(obj)},
+		Status: autoscalingv1.ScaleStatus{Replicas: res.Scale.StatusReplicas(obj), Selector: res.Scale.Selector(obj)},
+	}, nil
 }
 
 // serveScale serves <resource>/scale: GET renders the Scale, PUT and PATCH change the
@@ -78,7 +52,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req apiReque
 			s.writeError(w, r, err)
 			return
 		}
-		scale, err := scaleOf(obj)
+		scale, err := scaleOf(req.res, obj)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -98,7 +72,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req apiReque
 	mediaType := requestMediaType(r)
 	o := writeOptions{dryRun: isDryRun(r), manager: fieldManagerName(r)}
 	updated, err := s.updateObject(r.Context(), req.res, req.namespace, req.name, func(current runtime.Object) (runtime.Object, error) {
-		old, err := scaleOf(current)
+		old, err := scaleOf(req.res, current)
 		if err != nil {
 			return nil, err
 		}
@@ -131,16 +105,14 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req apiReque
 			return nil, conflictError(req.res, req.name)
 		}
 		accessor.SetResourceVersion("")
-		desired, _, _, _ := replicasOf(current)
-		replicas := scale.Spec.Replicas
-		*desired = &replicas
+		req.res.Scale.SetReplicas(current, scale.Spec.Replicas)
 		return current, nil
 	}, o)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	scale, err := scaleOf(updated)
+	scale, err := scaleOf(req.res, updated)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
