@@ -59,6 +59,18 @@ func Resources() []registry.Resource {
 			Strategy: core.ConfigMapStrategy(), Table: core.ConfigMapTable{},
 		},
 		{
+			GroupVersionResource: core1("resourcequotas"), Kind: "ResourceQuota", SingularName: "resourcequota",
+			ShortNames: []string{"quota"}, Namespaced: true,
+			New: func() runtime.Object { return &corev1.ResourceQuota{} }, NewList: func() runtime.Object { return &corev1.ResourceQuotaList{} },
+			Strategy: core.ResourceQuotaStrategy(), Table: core.ResourceQuotaTable{},
+		},
+		{
+			GroupVersionResource: core1("limitranges"), Kind: "LimitRange", SingularName: "limitrange",
+			ShortNames: []string{"limits"}, Namespaced: true,
+			New: func() runtime.Object { return &corev1.LimitRange{} }, NewList: func() runtime.Object { return &corev1.LimitRangeList{} },
+			Strategy: core.LimitRangeStrategy(), Table: core.LimitRangeTable{},
+		},
+		{
 			GroupVersionResource: core1("secrets"), Kind: "Secret", SingularName: "secret", Namespaced: true,
 			New: func() runtime.Object { return &corev1.Secret{} }, NewList: func() runtime.Object { return &corev1.SecretList{} },
 			Strategy: core.SecretStrategy(), Table: core.SecretTable{},
