@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -114,6 +115,7 @@ func startServerIn(t *testing.T, dataDir string, extraArgs ...string) *Server {
 		s.killGroup()
 		<-s.done
 		reapSupervisor(t, dataDir)
+		reapDataDirProcesses(t, dataDir)
 		if t.Failed() {
 			t.Logf("kjet server stderr:\n%s", s.stderr.String())
 		}
@@ -285,4 +287,74 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// reapDataDirProcesses ends every process still working for the data dir after the
+// server and its supervisor were stopped (reapSupervisor finds the supervisor by its pid
+// file, which a supervisor started just as the server died may not have written yet; its
+// pods run in their own sessions). They are found by the data dir in their command line
+// or working directory, asked to stop (SIGTERM) and killed if they have not within the
+// deadline.
+func reapDataDirProcesses(t *testing.T, dataDir string) {
+	t.Helper()
+	deadline := time.Now().Add(stopTimeout)
+	sig := syscall.SIGTERM
+	// A supervisor being started (in its own session) as the server died can appear
+	// a little later: only several empty scans in a row mean none is left.
+	const emptyScans = 5
+	for empty := 0; ; {
+		pids := dataDirProcesses(dataDir)
+		if len(pids) == 0 {
+			if empty++; empty == emptyScans {
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // polling interval
+			continue
+		}
+		empty = 0
+		if time.Now().After(deadline) {
+			if sig == syscall.SIGKILL {
+				t.Errorf("processes %v of data dir %s survived SIGKILL", pids, dataDir)
+				return
+			}
+			sig, deadline = syscall.SIGKILL, time.Now().Add(stopTimeout)
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, sig)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval while they exit
+	}
+}
+
+// dataDirProcesses lists the processes (other than this one) whose command line
+// mentions dataDir or whose working directory is inside it.
+func dataDirProcesses(dataDir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		proc := filepath.Join("/proc", e.Name())
+		stat, err := os.ReadFile(filepath.Join(proc, "stat"))
+		if err != nil || zombie(stat) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(proc, "cmdline"))
+		cwd, _ := os.Readlink(filepath.Join(proc, "cwd"))
+		if strings.Contains(string(cmdline), dataDir) || cwd == dataDir || strings.HasPrefix(cwd, dataDir+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// zombie reports whether a /proc/PID/stat line is of an exited, unreaped process.
+func zombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
