@@ -533,7 +533,17 @@ func TestLivenessProbeRestarts(t *testing.T) {
 		FailureThreshold: 1,
 	}
 	h.create(pod)
-	h.waitRunning(containerID("uid-live", "c", 1))
+	h.waitRunning(containerID("uid-live", "c", 0))
+	// The probe runs on the fake clock: step it until the failed probe has restarted
+	// the container (the first restart after a liveness kill is immediate).
+	restarted := containerID("uid-live", "c", 1)
+	poll(t, "container "+restarted+" running", func() bool {
+		if st, ok := h.rt.state(restarted); ok && st == kjetruntime.StateRunning {
+			return true
+		}
+		h.clock.Step(time.Second)
+		return false
+	})
 	h.rt.setExecCode(0)
 	if g, ok := h.rt.stopGrace(containerID("uid-live", "c", 0)); !ok || g != 30*time.Second {
 		t.Fatalf("liveness kill grace %v %v", g, ok)
