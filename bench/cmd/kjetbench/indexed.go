@@ -11,6 +11,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	batchclient "k8s.io/client-go/kubernetes/typed/batch/v1"
 )
 
 // indexedJob runs an Indexed Job of `true` pods from create to Complete, and records the
@@ -34,38 +36,19 @@ func (b *bench) indexedJob(ctx context.Context) error {
 		}
 		jobs := cs.BatchV1().Jobs(benchNamespace)
 		const name = "indexed"
-		sel := fields.OneTermEqualSelector("metadata.name", name).String()
-		list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: sel})
+		list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
 		if err != nil {
 			return fmt.Errorf("listing jobs: %w", err)
 		}
 		wctx, cancel := context.WithTimeout(ctx, b.opts.IndexedTimeout)
 		defer cancel()
-		w, err := jobs.Watch(wctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: list.ResourceVersion})
-		if err != nil {
-			return fmt.Errorf("watching jobs: %w", err)
-		}
-		defer w.Stop()
 		start := time.Now()
 		if _, err := jobs.Create(ctx, indexedJob(name, n, par), metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating job: %w", err)
 		}
-		var last *batchv1.Job
-		complete, finished := false, false
-		for !finished {
-			select {
-			case ev, ok := <-w.ResultChan():
-				if !ok {
-					finished = true // watch ended: time-out or server closed it
-					continue
-				}
-				if j, ok := ev.Object.(*batchv1.Job); ok {
-					last = j
-					finished, complete = jobFinished(j)
-				}
-			case <-wctx.Done():
-				finished = true
-			}
+		last, complete, err := waitJob(wctx, jobs, name, list.ResourceVersion)
+		if err != nil && wctx.Err() == nil {
+			return err
 		}
 		wall := time.Since(start)
 		cpu1, err := cpuOf(srvPID, sup)
@@ -116,6 +99,39 @@ func (b *bench) indexedJob(ctx context.Context) error {
 		)
 		return nil
 	})
+}
+
+// waitJob watches Job name from resourceVersion until it is Complete or Failed, watching
+// again from the last version seen whenever the server ends a watch. It returns the last
+// Job seen and whether it completed; a done ctx ends the wait early.
+func waitJob(ctx context.Context, jobs batchclient.JobInterface, name, resourceVersion string) (*batchv1.Job, bool, error) {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	var last *batchv1.Job
+	for {
+		w, err := jobs.Watch(ctx, metav1.ListOptions{FieldSelector: sel, ResourceVersion: resourceVersion})
+		if err != nil {
+			return last, false, fmt.Errorf("watching job %s: %w", name, err)
+		}
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Error {
+				resourceVersion = "" // e.g. too old: start again from the current state
+				continue
+			}
+			j, ok := ev.Object.(*batchv1.Job)
+			if !ok {
+				continue
+			}
+			last, resourceVersion = j, j.ResourceVersion
+			if finished, complete := jobFinished(j); finished {
+				w.Stop()
+				return last, complete, nil
+			}
+		}
+		w.Stop()
+		if ctx.Err() != nil {
+			return last, false, ctx.Err()
+		}
+	}
 }
 
 // cpuOf is the summed CPU time of the given pids.

@@ -174,14 +174,15 @@ func (s *server) waitSupervisor(d time.Duration) (int, error) {
 }
 
 // client builds a client-go clientset from the server's kubeconfig, without client-side
-// rate limiting (the bench measures the server, not client-go's token bucket).
+// rate limiting (the bench measures the server, not client-go's token bucket) and without
+// an HTTP client timeout, which would also cut long watches: callers bound their requests
+// with contexts.
 func (s *server) client() (*kubernetes.Clientset, *rest.Config, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(s.dataDir, "kubeconfig"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
 	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
-	cfg.Timeout = 30 * time.Second
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building client: %w", err)
