@@ -88,6 +88,12 @@ func (s *Server) promptNamespaceFinalization() {
 // namespaces and then removes them. When it returns, open watches end.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.stoppingOnce.Do(func() { close(s.stopping) })
+	warmed := make(chan struct{})
+	go func() {
+		defer close(warmed)
+		s.warmFieldManagers(ctx)
+	}()
+	defer func() { <-warmed }()
 	logger := klog.FromContext(ctx)
 	if s.namespaces == nil {
 		<-ctx.Done()

@@ -182,8 +182,8 @@ func (s *Server) createObject(ctx context.Context, res *resource, namespace stri
 		return nil, nil, apierrors.NewInvalid(res.gvk.GroupKind(), accessor.GetName(), errs)
 	}
 	warnings := res.Strategy.WarningsOnCreate(ctx, obj)
-	if res.fieldManager != nil && !s.opts.DisableManagedFields && !o.skipManagedFields {
-		obj = res.fieldManager.UpdateNoErrors(res.New(), obj, o.manager)
+	if fieldManager, _ := s.fieldManagers(res); fieldManager != nil && !s.opts.DisableManagedFields && !o.skipManagedFields {
+		obj = fieldManager.UpdateNoErrors(res.New(), obj, o.manager)
 		if accessor, err = metaAccessor(obj); err != nil {
 			return nil, nil, err
 		}
@@ -367,12 +367,12 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, obj, current 
 	accessor.SetSelfLink("")
 	obj.GetObjectKind().SetGroupVersionKind(res.gvk)
 
-	fieldManager := res.fieldManager
+	fieldManager, statusFieldManager := s.fieldManagers(res)
 	switch {
 	case o.system:
 		fieldManager = nil
 	case o.subresource == "status":
-		fieldManager = res.statusFieldManager
+		fieldManager = statusFieldManager
 		res.Status.PrepareForUpdate(ctx, obj, current)
 		errs = append(errs, res.Status.ValidateUpdate(ctx, obj, current)...)
 	default:

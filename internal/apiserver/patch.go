@@ -176,9 +176,9 @@ func (s *Server) serveApply(w http.ResponseWriter, r *http.Request, req apiReque
 	o.manager = manager
 	o.skipManagedFields = true
 	force := q.Get("force") == "true"
-	fieldManager := res.fieldManager
+	fieldManager, statusFieldManager := s.fieldManagers(res)
 	if req.subresource == "status" {
-		fieldManager = res.statusFieldManager
+		fieldManager = statusFieldManager
 	}
 	if fieldManager == nil {
 		s.writeError(w, r, unsupportedPatch(res, types.ApplyYAMLPatchType))

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -80,6 +81,11 @@ type Server struct {
 	// http.Server.Shutdown after Run does not wait for them.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
+
+	// typeConverter is built on first use (it costs ~120 ms of CPU, most of the API
+	// server's start-up otherwise); Run warms it up in the background.
+	typeConverterOnce sync.Once
+	typeConverter     managedfields.TypeConverter
 }
 
 // resource is a registry.Resource plus what the server derives from it once.
@@ -95,8 +101,10 @@ type resource struct {
 	// fieldLabels are the field-selector fields AttrsFunc reports.
 	fieldLabels sets.Set[string]
 	table       registry.TableConvertor
-	// fieldManager and statusFieldManager track managedFields; nil if the type is
-	// unknown to the type converter.
+	// managersOnce guards fieldManager and statusFieldManager, which track
+	// managedFields and are built on first use; nil if the type is unknown to the type
+	// converter. Read them through Server.fieldManagers.
+	managersOnce       sync.Once
 	fieldManager       *managedfields.FieldManager
 	statusFieldManager *managedfields.FieldManager
 }
@@ -128,9 +136,8 @@ func New(opts Options) (*Server, error) {
 		namespaceDeleted: make(chan struct{}, 1),
 		stopping:         make(chan struct{}),
 	}
-	typeConverter := applyconfigurations.NewTypeConverter(c.scheme)
 	for i := range opts.Resources {
-		res, err := s.newResource(opts.Resources[i], typeConverter)
+		res, err := s.newResource(opts.Resources[i])
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +163,7 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) newResource(r registry.Resource, typeConverter managedfields.TypeConverter) (*resource, error) {
+func (s *Server) newResource(r registry.Resource) (*resource, error) {
 	gvr := r.GroupVersionResource
 	if gvr.Resource == "" || gvr.Version == "" || r.Kind == "" || r.New == nil || r.NewList == nil || r.Strategy == nil {
 		return nil, fmt.Errorf("apiserver: resource %s: GroupVersionResource, Kind, New, NewList and Strategy are required", gvr)
@@ -188,17 +195,41 @@ func (s *Server) newResource(r registry.Resource, typeConverter managedfields.Ty
 	for f := range fieldSet {
 		res.fieldLabels.Insert(f)
 	}
-	// Field managers need the type in the converter's schema; resources whose type it
-	// does not know simply go without managedFields.
-	if fm, err := managedfields.NewDefaultFieldManager(typeConverter, s.codecs.scheme, s.codecs.scheme, s.codecs.scheme, res.gvk, res.gvk.GroupVersion(), "", nil); err == nil {
-		res.fieldManager = fm
-	}
-	if r.Status != nil {
-		if fm, err := managedfields.NewDefaultFieldManager(typeConverter, s.codecs.scheme, s.codecs.scheme, s.codecs.scheme, res.gvk, res.gvk.GroupVersion(), "status", nil); err == nil {
-			res.statusFieldManager = fm
+	return res, nil
+}
+
+// fieldManagers returns res's field managers for spec writes and for status writes,
+// building them (and the shared type converter) on first use. Resources whose type the
+// converter does not know go without managedFields (nil managers).
+func (s *Server) fieldManagers(res *resource) (spec, status *managedfields.FieldManager) {
+	res.managersOnce.Do(func() {
+		s.typeConverterOnce.Do(func() {
+			s.typeConverter = applyconfigurations.NewTypeConverter(s.codecs.scheme)
+		})
+		scheme := s.codecs.scheme
+		if fm, err := managedfields.NewDefaultFieldManager(s.typeConverter, scheme, scheme, scheme, res.gvk, res.gvk.GroupVersion(), "", nil); err == nil {
+			res.fieldManager = fm
+		}
+		if res.Status != nil {
+			if fm, err := managedfields.NewDefaultFieldManager(s.typeConverter, scheme, scheme, scheme, res.gvk, res.gvk.GroupVersion(), "status", nil); err == nil {
+				res.statusFieldManager = fm
+			}
+		}
+	})
+	return res.fieldManager, res.statusFieldManager
+}
+
+// warmFieldManagers builds every resource's field managers, so the first writes after
+// start-up do not pay for it.
+func (s *Server) warmFieldManagers(ctx context.Context) {
+	for _, byName := range s.byGroupVersion {
+		for _, res := range byName {
+			if ctx.Err() != nil {
+				return
+			}
+			s.fieldManagers(res)
 		}
 	}
-	return res, nil
 }
 
 // key is the storage key of an object of res.
