@@ -208,11 +208,11 @@ func TestCronJobFastClock(t *testing.T) {
 	t.Run("Forbid skips while a Job is active", func(t *testing.T) {
 		t.Parallel()
 		s.applyYAML(t, cronJobYAML("forbid", "  concurrencyPolicy: Forbid\n", `["sh", "-c", "sleep 3600"]`))
-		var first string
+		var first, firstScheduled string
 		eventually(t, 30*time.Second, "the first Job of forbid", func() (bool, string) {
 			children := s.cronJobChildren(t, "forbid")
 			if len(children) > 0 {
-				first = children[0].Name
+				first, firstScheduled = children[0].Name, children[0].Annotations[scheduledTimestampAnnotation]
 			}
 			return first != "", ""
 		})
@@ -226,10 +226,20 @@ func TestCronJobFastClock(t *testing.T) {
 		if got := s.jsonpath(t, "cronjob/forbid", "{.status.active[*].name}"); got != first {
 			t.Errorf("status.active = %q, want %s", got, first)
 		}
+		// A skipped time does not count as scheduled.
+		if got := s.jsonpath(t, "cronjob/forbid", "{.status.lastScheduleTime}"); got != firstScheduled {
+			t.Errorf("lastScheduleTime = %q while skipping, want the running Job's %q", got, firstScheduled)
+		}
 		table := s.mustSystemKubectl(t, "get", "cronjobs", "forbid")
 		if got := column(table, "forbid", "ACTIVE"); got != "1" {
 			t.Errorf("ACTIVE = %q, want 1\n%s", got, table)
 		}
+		// Once the running Job is gone the next run starts.
+		s.mustSystemKubectl(t, "delete", "job", first)
+		eventually(t, 30*time.Second, "a run after "+first+" went", func() (bool, string) {
+			names := jobNames(s.cronJobChildren(t, "forbid"))
+			return len(names) == 1 && names[0] != first, strings.Join(names, " ")
+		})
 	})
 
 	t.Run("Replace deletes the active Job", func(t *testing.T) {
@@ -325,6 +335,34 @@ func TestCronJobFastClock(t *testing.T) {
 			n := len(s.cronJobChildren(t, "pausable"))
 			return n > suspended, fmt.Sprintf("%d Jobs (%d while suspended)", n, suspended)
 		})
+	})
+
+	t.Run("resuming runs only the latest missed time", func(t *testing.T) {
+		t.Parallel()
+		s.applyYAML(t, cronJobYAML("catch-up", "  suspend: true\n", `["sh", "-c", "date"]`))
+		created, err := time.Parse(time.RFC3339, s.jsonpath(t, "cronjob/catch-up", "{.metadata.creationTimestamp}"))
+		if err != nil {
+			t.Fatalf("creationTimestamp: %v", err)
+		}
+		// Three real seconds are three schedule times missed while suspended.
+		consistently(t, 3*time.Second, "no runs of a CronJob created suspended", func() (bool, string) {
+			names := jobNames(s.cronJobChildren(t, "catch-up"))
+			return len(names) == 0, strings.Join(names, " ")
+		})
+		s.mustSystemKubectl(t, "patch", "cronjob", "catch-up", "-p", `{"spec":{"suspend":false}}`)
+		var children []batchv1.Job
+		eventually(t, 20*time.Second, "a run after resuming", func() (bool, string) {
+			children = s.cronJobChildren(t, "catch-up")
+			return len(children) > 0, ""
+		})
+		stamp := children[0].Annotations[scheduledTimestampAnnotation]
+		first, err := time.Parse(time.RFC3339, stamp)
+		if err != nil {
+			t.Fatalf("scheduled timestamp %q: %v", stamp, err)
+		}
+		if first.Sub(created) < 2*time.Minute {
+			t.Errorf("first run after resuming is for %s, created %s: an older missed time was run instead of the latest", stamp, created.Format(time.RFC3339))
+		}
 	})
 
 	t.Run("create job --from=cronjob", func(t *testing.T) {
