@@ -153,10 +153,10 @@ func TestSeedManifestsApply(t *testing.T) {
 		t.Errorf("fixed-completion COMPLETIONS = %q, want 0/5", got)
 	}
 	cj := row(out, "batch-job-every-fifteen-minutes")
-	if fields := strings.Fields(cj); len(fields) < 6 || fields[1] != "0,15,30,45" || fields[3] != "<none>" || fields[4] != "False" {
-		t.Errorf("cronjob row = %q", cj)
+	if fields := strings.Fields(cj); len(fields) < 10 || strings.Join(fields[1:6], " ") != "0,15,30,45 * * * *" || fields[6] != "<none>" || fields[7] != "False" || fields[8] != "0" {
+		t.Errorf("cronjob row = %q, want schedule, TIMEZONE <none>, SUSPEND False, ACTIVE 0", cj)
 	}
-	all := s.mustKubectl(t, "get", "rc,rs,ds,svc,po/kubia-liveness")
+	all := s.mustKubectl(t, "get", "rc,rs,ds,svc") + s.mustKubectl(t, "get", "pod", "kubia-liveness", "-o", "name")
 	for _, want := range []string{"replicationcontroller/kubia", "replicaset.apps/kubia", "daemonset.apps/ssd-monitor", "service/queue", "pod/kubia-liveness"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("kubectl get lacks %s:\n%s", want, all)
