@@ -365,6 +365,78 @@ func TestCronJobFastClock(t *testing.T) {
 		}
 	})
 
+	t.Run("timeZone", func(t *testing.T) {
+		t.Parallel()
+		s.applyYAML(t, cronJobYAML("tokyo", "  timeZone: Asia/Tokyo\n", `["sh", "-c", "date"]`))
+		table := s.mustSystemKubectl(t, "get", "cronjobs", "tokyo")
+		if got := column(table, "tokyo", "TIMEZONE"); got != "Asia/Tokyo" {
+			t.Errorf("TIMEZONE = %q, want Asia/Tokyo\n%s", got, table)
+		}
+		var children []batchv1.Job
+		eventually(t, 30*time.Second, "a Job of tokyo", func() (bool, string) {
+			children = s.cronJobChildren(t, "tokyo")
+			return len(children) > 0, ""
+		})
+		stamp := children[0].Annotations[scheduledTimestampAnnotation]
+		ts, err := time.Parse(time.RFC3339, stamp)
+		if err != nil || !strings.HasSuffix(stamp, "+09:00") {
+			t.Fatalf("%s = %q, want RFC 3339 in +09:00", scheduledTimestampAnnotation, stamp)
+		}
+		if want := fmt.Sprintf("tokyo-%d", ts.Unix()/60); children[0].Name != want {
+			t.Errorf("Job scheduled for %s is named %s, want %s", stamp, children[0].Name, want)
+		}
+	})
+
+	t.Run("failedJobsHistoryLimit keeps one", func(t *testing.T) {
+		t.Parallel()
+		s.applyYAML(t, strings.Replace(cronJobYAML("failing", "", `["sh", "-c", "exit 1"]`), "    spec:\n      template:", "    spec:\n      backoffLimit: 0\n      template:", 1))
+		eventually(t, 40*time.Second, "four runs of failing", func() (bool, string) {
+			created := s.eventCount(t, "failing", "SuccessfulCreate", "Created job failing-")
+			return created >= 4, fmt.Sprintf("%d created", created)
+		})
+		s.mustSystemKubectl(t, "patch", "cronjob", "failing", "-p", `{"spec":{"suspend":true}}`)
+		eventually(t, 30*time.Second, "exactly one failed Job kept", func() (bool, string) {
+			children := s.cronJobChildren(t, "failing")
+			failed := 0
+			for _, j := range children {
+				if c, ok := jobFinished(j); ok && c == batchv1.JobFailed {
+					failed++
+				}
+			}
+			return failed == 1 && len(children) == 1, strings.Join(jobNames(children), " ")
+		})
+	})
+
+	t.Run("deleting the CronJob removes its Jobs and their pods", func(t *testing.T) {
+		t.Parallel()
+		s.applyYAML(t, cronJobYAML("doomed", "", `["sh", "-c", "sleep 4721"]`))
+		eventually(t, 30*time.Second, "two running Jobs of doomed", func() (bool, string) {
+			names := jobNames(s.cronJobChildren(t, "doomed"))
+			return len(names) >= 2, strings.Join(names, " ")
+		})
+		// A manual run is a dependent too (ownerReference without controller).
+		s.mustSystemKubectl(t, "create", "job", "doomed-manual", "--from=cronjob/doomed")
+		eventually(t, 20*time.Second, "sleep 4721 processes", func() (bool, string) {
+			return len(sleepProcesses(4721)) >= 3, fmt.Sprint(sleepProcesses(4721))
+		})
+		s.mustSystemKubectl(t, "delete", "cronjob", "doomed")
+		eventually(t, 30*time.Second, "no Jobs or pods of doomed", func() (bool, string) {
+			var left []string
+			for _, j := range s.jobs(t) {
+				if strings.HasPrefix(j.Name, "doomed-") {
+					left = append(left, "job/"+j.Name)
+				}
+			}
+			for _, p := range s.pods(t, "") {
+				if strings.HasPrefix(p.Name, "doomed-") {
+					left = append(left, "pod/"+p.Name)
+				}
+			}
+			return len(left) == 0, strings.Join(left, " ")
+		})
+		waitNoSleepProcesses(t, 15*time.Second, 4721)
+	})
+
 	t.Run("create job --from=cronjob", func(t *testing.T) {
 		t.Parallel()
 		s.applyYAML(t, cronJobYAML("template", "  suspend: true\n", `["sh", "-c", "echo manual"]`))

@@ -318,6 +318,13 @@ func TestTTLAfterFinished(t *testing.T) {
 		s.waitNoPods(t, 10*time.Second, "job-name=ttl-shortened")
 	})
 
+	t.Run("TTL 0 on a failed Job", func(t *testing.T) {
+		t.Parallel()
+		s.applyYAML(t, seedJob("ttl-failed", "  ttlSecondsAfterFinished: 0\n  backoffLimit: 0\n", `["sh", "-c", "exit 3"]`, "Never"))
+		s.waitGone(t, 30*time.Second, "job/ttl-failed")
+		s.waitNoPods(t, 10*time.Second, "job-name=ttl-failed")
+	})
+
 	t.Run("TTL lengthened on a finished Job", func(t *testing.T) {
 		t.Parallel()
 		s.applyYAML(t, seedJob("ttl-lengthened", "  ttlSecondsAfterFinished: 4\n", `["true"]`, "Never"))
