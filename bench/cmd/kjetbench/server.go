@@ -221,11 +221,14 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(u+s) * time.Second / clockTick, nil
 }
 
-// statusKB is the value of field (VmRSS, VmHWM) in /proc/PID/status, in kB.
-func statusKB(pid int, field string) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// statusKB is the value of field (VmRSS, VmHWM, RssAnon) in /proc/PID/status, in kB.
+func statusKB(pid int, field string) (int64, error) { return procKB(pid, "status", field) }
+
+// procKB is the kB value of field in /proc/PID/file (status, smaps_rollup).
+func procKB(pid int, file, field string) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
 	if err != nil {
-		return 0, fmt.Errorf("reading status: %w", err)
+		return 0, fmt.Errorf("reading %s: %w", file, err)
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if v, ok := strings.CutPrefix(line, field+":"); ok {
@@ -236,7 +239,7 @@ func statusKB(pid int, field string) (int64, error) {
 			return strconv.ParseInt(f[0], 10, 64)
 		}
 	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/%s", field, pid, file)
 }
 
 func mb(kb int64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
