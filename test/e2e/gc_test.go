@@ -494,8 +494,37 @@ spec:
     image: busybox
     command: ["sh", "-c", "sleep 4715"]
 `)
+		cmUID := s.jsonpath(t, "configmap/ghost", "{.metadata.uid}")
+		s.applyYAML(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: half-orphan
+  ownerReferences:
+  - apiVersion: v1
+    kind: ConfigMap
+    name: ghost
+    uid: 6e1f3c2a-0000-4000-8000-000000000001
+  - apiVersion: v1
+    kind: ConfigMap
+    name: ghost
+    uid: %s
+spec:
+  restartPolicy: Never
+  containers:
+  - name: worker
+    image: busybox
+    command: ["sh", "-c", "sleep 4717"]
+`, cmUID))
 		s.waitGone(t, 30*time.Second, "pod/ghost-child")
 		waitNoSleepProcesses(t, 15*time.Second, 4715)
+		// With one owner still there, only the dangling reference goes.
+		eventually(t, 20*time.Second, "half-orphan keeping only its live owner", func() (bool, string) {
+			got := s.jsonpath(t, "pod/half-orphan", "{.metadata.ownerReferences[*].uid}")
+			return got == cmUID, got
+		})
+		if got := sleepProcesses(4717); len(got) != 1 {
+			t.Errorf("half-orphan's process %v, want it running", got)
+		}
 		if _, stderr, err := s.Kubectl(t, "get", "configmap", "ghost"); err != nil {
 			t.Errorf("the name-alike ConfigMap went too: %v\n%s", err, stderr)
 		}
