@@ -169,6 +169,12 @@ func (r *Runtime) startSupervisor(ctx context.Context) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			// Killed because the caller gave up (a server shutting down while it
+			// starts): say so, so that the caller sees its own cancellation, not a
+			// failure of the supervisor.
+			return fmt.Errorf("starting supervisor: %w", ctx.Err())
+		}
 		return fmt.Errorf("starting supervisor: %w%s", err, logTail(logPath(r.opts.Dir)))
 	}
 	return nil

@@ -2,6 +2,8 @@ package process
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -214,5 +216,32 @@ func TestLongDirectory(t *testing.T) {
 	}
 	if st := waitExited(t, rt, "x"); st.Reason != "Completed" {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestNewCanceledWhileStartingSupervisor: a caller that gives up while the supervisor
+// is being started (a server shutting down during its start-up) gets its own
+// cancellation back, not a "supervisor failed" error.
+func TestNewCanceledWhileStartingSupervisor(t *testing.T) {
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := New(ctx, Options{Dir: dir, SupervisorArgv: []string{"sh", "-c", "touch " + started + "; exec sleep 30"}})
+		errc <- err
+	}()
+	if !waitFor(10*time.Second, func() bool { _, err := os.Stat(started); return err == nil }) {
+		t.Fatal("the supervisor command never started")
+	}
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("New after cancel: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("New did not return after its context was canceled")
 	}
 }
