@@ -24,10 +24,14 @@ const (
 	crashCompletions = 500
 	crashParallelism = 20
 	crashKills       = 5
-	// crashBudget bounds the whole scenario, from the first start to the clean stop.
-	crashBudget = 150 * time.Second
+	// crashBudget bounds the whole scenario with crashKills kills, from the first start to
+	// the clean stop; each further kill adds crashBudgetPerKill.
+	crashBudget        = 150 * time.Second
+	crashBudgetPerKill = 5 * time.Second
 	// crashSeedEnv replays a run: the seed decides every kill moment and downtime.
 	crashSeedEnv = "KJET_CRASH_SEED"
+	// crashKillsEnv overrides the number of kills, for soaking (e.g. 40).
+	crashKillsEnv = "KJET_CRASH_KILLS"
 	// crashJob is the Job's name.
 	crashJob = "crash"
 	// crashServerFlags: a failed pod (if a crash ever costs one) is replaced quickly.
@@ -42,12 +46,12 @@ type crashKill struct {
 }
 
 // planCrashKills spreads the kills over the run: kill i happens after a number of
-// appends drawn from the i-th of crashKills equal slices of [5%, 95%] of the indexes,
-// so no two kills bunch up and the last one leaves work for the restarted server.
-func planCrashKills(rng *rand.Rand) []crashKill {
+// appends drawn from the i-th of kills equal slices of [5%, 95%] of the indexes, so no
+// two kills bunch up and the last one leaves work for the restarted server.
+func planCrashKills(rng *rand.Rand, kills int) []crashKill {
 	lo, hi := crashCompletions*5/100, crashCompletions*95/100
-	width := (hi - lo) / crashKills
-	plan := make([]crashKill, crashKills)
+	width := max((hi-lo)/kills, 1)
+	plan := make([]crashKill, kills)
 	for i := range plan {
 		plan[i] = crashKill{
 			afterAppends: lo + i*width + rng.IntN(width),
@@ -56,6 +60,20 @@ func planCrashKills(rng *rand.Rand) []crashKill {
 		}
 	}
 	return plan
+}
+
+// crashKillCount is $KJET_CRASH_KILLS when set, else crashKills.
+func crashKillCount(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv(crashKillsEnv)
+	if v == "" {
+		return crashKills
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > crashCompletions*9/10 {
+		t.Fatalf("%s=%q: want a number of kills in [1, %d]", crashKillsEnv, v, crashCompletions*9/10)
+	}
+	return n
 }
 
 // crashSeed is $KJET_CRASH_SEED when set, else a fresh one.
@@ -163,18 +181,19 @@ func appendedLines(t *testing.T, file string) int {
 func TestCrashConsistencyIndexedJob(t *testing.T) {
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed^0x6b6a6574))
-	plan := planCrashKills(rng)
+	plan := planCrashKills(rng, crashKillCount(t))
+	budget := crashBudget + time.Duration(max(len(plan)-crashKills, 0))*crashBudgetPerKill
 	t.Logf("seed %d (replay with %s=%d)", seed, crashSeedEnv, seed)
 	for i, k := range plan {
 		t.Logf("plan: kill %d after %d appends +%v, down %v", i+1, k.afterAppends, k.jitter, k.down)
 	}
 
 	begin := time.Now()
-	deadline := begin.Add(crashBudget)
+	deadline := begin.Add(budget)
 	overBudget := func(what func() string) {
 		t.Helper()
 		if time.Now().After(deadline) {
-			t.Fatalf("crash scenario over its %v budget (%v elapsed) while %s", crashBudget, time.Since(begin).Round(time.Millisecond), what())
+			t.Fatalf("crash scenario over its %v budget (%v elapsed) while %s", budget, time.Since(begin).Round(time.Millisecond), what())
 		}
 	}
 	dataDir := t.TempDir()
@@ -262,7 +281,7 @@ func TestCrashConsistencyIndexedJob(t *testing.T) {
 	if procs := append(processesMatching(marker, true), processesMatching(dataDir, false)...); len(procs) > 0 {
 		t.Errorf("processes left behind after the clean stop:\n%s", strings.Join(procs, "\n"))
 	}
-	t.Logf("whole scenario: %v (budget %v)", time.Since(begin).Round(time.Millisecond), crashBudget)
+	t.Logf("whole scenario: %v (budget %v)", time.Since(begin).Round(time.Millisecond), budget)
 }
 
 // checkCrashOutcome checks the finished Job against its pods and the appended indexes;
