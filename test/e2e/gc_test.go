@@ -363,6 +363,12 @@ func TestGarbageCollection(t *testing.T) {
 			t.Errorf("delete printed %q", out)
 		}
 		s.waitGone(t, 10*time.Second, "job/old")
+		// The orphan finalizer held the Job until its pods' references to it were removed.
+		for _, p := range s.pods(t, "batch.kubernetes.io/controller-uid="+oldUID) {
+			if len(p.OwnerReferences) != 0 {
+				t.Errorf("pod %s still refers to the deleted Job: %+v", p.Name, p.OwnerReferences)
+			}
+		}
 		eventually(t, 20*time.Second, "orphans without ownerReferences or finalizers", func() (bool, string) {
 			pods := s.pods(t, "batch.kubernetes.io/controller-uid="+oldUID)
 			ok := len(pods) == 3
@@ -461,6 +467,11 @@ func TestGarbageCollection(t *testing.T) {
 			t.Errorf("delete --raw stderr = %q, want %q", stderr, want)
 		}
 		s.waitGone(t, 10*time.Second, "job/raw")
+		for _, p := range s.pods(t, "job-name=raw") {
+			if len(p.OwnerReferences) != 0 {
+				t.Errorf("pod %s still refers to the deleted Job: %+v", p.Name, p.OwnerReferences)
+			}
+		}
 		eventually(t, 20*time.Second, "the pods of raw orphaned and running", func() (bool, string) {
 			pods := s.pods(t, "job-name=raw")
 			ok := len(pods) == 2
