@@ -70,7 +70,9 @@ func (Table) Cells(obj runtime.Object, now time.Time) ([]interface{}, error) {
 }
 
 // Status is the STATUS column: Complete, Failed, Terminating, Suspended,
-// FailureTarget, else Running.
+// FailureTarget, SuccessCriteriaMet, else Running (Kubernetes 1.34 prints
+// SuccessCriteriaMet while a Job waits between the interim condition and
+// Complete, as spec/k8s-observed/observed/08-ttl-watch.txt shows).
 func Status(job *batchv1.Job) string {
 	switch {
 	case hasCondition(job, batchv1.JobComplete):
@@ -83,6 +85,8 @@ func Status(job *batchv1.Job) string {
 		return "Suspended"
 	case hasCondition(job, batchv1.JobFailureTarget):
 		return "FailureTarget"
+	case hasCondition(job, batchv1.JobSuccessCriteriaMet):
+		return "SuccessCriteriaMet"
 	default:
 		return "Running"
 	}

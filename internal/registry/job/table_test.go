@@ -38,8 +38,8 @@ func TestTableCells(t *testing.T) {
 			false, []interface{}{"fixed", "Suspended", "0/1", "", "4s"}},
 		{"failure target", ptr.To[int32](1), ptr.To[int32](1), batchv1.JobStatus{Conditions: cond(batchv1.JobFailureTarget)},
 			false, []interface{}{"fixed", "FailureTarget", "0/1", "", "4s"}},
-		{"success criteria alone is running", ptr.To[int32](1), ptr.To[int32](1), batchv1.JobStatus{Conditions: cond(batchv1.JobSuccessCriteriaMet)},
-			false, []interface{}{"fixed", "Running", "0/1", "", "4s"}},
+		{"success criteria met before complete", ptr.To[int32](1), ptr.To[int32](1), batchv1.JobStatus{Conditions: cond(batchv1.JobSuccessCriteriaMet)},
+			false, []interface{}{"fixed", "SuccessCriteriaMet", "0/1", "", "4s"}},
 		{"terminating", ptr.To[int32](1), ptr.To[int32](1), batchv1.JobStatus{Conditions: cond(batchv1.JobSuspended)},
 			true, []interface{}{"fixed", "Terminating", "0/1", "", "4s"}},
 	}
