@@ -285,18 +285,21 @@ func TestTTLAfterFinished(t *testing.T) {
 		if len(lines) < 4 || !strings.HasPrefix(lines[1], "ADDED ") {
 			t.Fatalf("watch rows do not start with ADDED:\n%s", strings.Join(lines, "\n"))
 		}
-		modified, complete := 0, false
+		// As observed on Kubernetes 1.34: MODIFIED rows go Running → SuccessCriteriaMet 0/1
+		// (the interim condition, written first) → Complete 1/1 (then the deletion marks).
+		var statuses []string
 		for _, l := range lines[2 : len(lines)-1] {
 			f := strings.Fields(l)
 			if len(f) < 4 || f[0] != "MODIFIED" || f[1] != "sample-job-ttl" {
 				t.Errorf("unexpected watch row %q", l)
 				continue
 			}
-			modified++
-			complete = complete || (f[2] == "Complete" && f[3] == "1/1")
+			if st := f[2] + " " + f[3]; len(statuses) == 0 || statuses[len(statuses)-1] != st {
+				statuses = append(statuses, st)
+			}
 		}
-		if modified == 0 || !complete {
-			t.Errorf("want MODIFIED rows up to Complete 1/1 before DELETED:\n%s", strings.Join(lines, "\n"))
+		if got := strings.Join(statuses, ", "); !strings.HasSuffix(got, "SuccessCriteriaMet 0/1, Complete 1/1") {
+			t.Errorf("MODIFIED rows went %s; want them to end SuccessCriteriaMet 0/1, Complete 1/1 before DELETED:\n%s", got, strings.Join(lines, "\n"))
 		}
 		if f := strings.Fields(lines[len(lines)-1]); len(f) < 4 || f[1] != "sample-job-ttl" || f[2] != "Complete" || f[3] != "1/1" {
 			t.Errorf("DELETED row = %q, want the Complete 1/1 Job", lines[len(lines)-1])
