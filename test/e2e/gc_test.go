@@ -486,6 +486,27 @@ func TestGarbageCollection(t *testing.T) {
 		if got := sleepProcesses(4714); len(got) != 2 {
 			t.Errorf("orphaned pods' processes %v, want 2 still running", got)
 		}
+		var orphans []string
+		for _, p := range s.pods(t, "job-name=raw") {
+			orphans = append(orphans, p.Name)
+		}
+		// Re-created under the same name, the Job has a new UID and selector: it starts
+		// pods of its own and leaves the orphans alone (observed/10-delete-orphan.txt).
+		s.applyYAML(t, sleepingJob("raw", 2, 4714, ""))
+		newUID := s.jsonpath(t, "job/raw", "{.metadata.uid}")
+		eventually(t, 30*time.Second, "the new raw running two pods of its own beside the orphans", func() (bool, string) {
+			pods := s.pods(t, "job-name=raw")
+			own, untouched := 0, 0
+			for _, p := range pods {
+				switch ref := metav1.GetControllerOf(&p); {
+				case slices.Contains(orphans, p.Name) && ref == nil && p.Status.Phase == corev1.PodRunning:
+					untouched++
+				case ref != nil && string(ref.UID) == newUID && p.Status.Phase == corev1.PodRunning:
+					own++
+				}
+			}
+			return own == 2 && untouched == 2 && len(pods) == 4, podSummary(pods)
+		})
 	})
 
 	t.Run("dangling owner collected", func(t *testing.T) {
