@@ -198,6 +198,11 @@ func TestCronJobFastClock(t *testing.T) {
 		if got := s.eventCount(t, "every-minute", "SuccessfulCreate", "Created job every-minute-"); got < 3 {
 			t.Errorf("%d SuccessfulCreate events, want at least 3", got)
 		}
+		eventually(t, 20*time.Second, "lastSuccessfulTime and SawCompletedJob", func() (bool, string) {
+			lst := s.jsonpath(t, "cronjob/every-minute", "{.status.lastSuccessfulTime}")
+			saw := s.eventCount(t, "every-minute", "SawCompletedJob", "condition: Complete")
+			return lst != "" && saw > 0, fmt.Sprintf("lastSuccessfulTime %q, %d SawCompletedJob events", lst, saw)
+		})
 		// The schedule clock runs ahead of real time, so LAST SCHEDULE is not a plain age; it is set.
 		table = s.mustSystemKubectl(t, "get", "cronjobs", "every-minute")
 		if got := column(table, "every-minute", "LAST SCHEDULE"); got == "" || got == "<none>" {
