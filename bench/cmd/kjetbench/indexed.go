@@ -34,6 +34,10 @@ func (b *bench) indexedJob(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		rev0, err := storeRevision(ctx, cs)
+		if err != nil {
+			return err
+		}
 		jobs := cs.BatchV1().Jobs(benchNamespace)
 		const name = "indexed"
 		list, err := jobs.List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
@@ -52,6 +56,10 @@ func (b *bench) indexedJob(ctx context.Context) error {
 		}
 		wall := time.Since(start)
 		cpu1, err := cpuOf(srvPID, sup)
+		if err != nil {
+			return err
+		}
+		rev1, err := storeRevision(ctx, cs)
 		if err != nil {
 			return err
 		}
@@ -90,7 +98,8 @@ func (b *bench) indexedJob(ctx context.Context) error {
 			row{
 				Scenario: "6 Indexed Job", Metric: "server + supervisor CPU time per pod",
 				Figure: ms(cpu / time.Duration(n)),
-				Notes:  fmt.Sprintf("%s CPU over %s wall (%.2f cores); utime+stime, pods themselves excluded", ms(cpu), ms(wall), cpu.Seconds()/wall.Seconds()),
+				Notes: fmt.Sprintf("%s CPU over %s wall (%.2f cores); utime+stime, pods themselves excluded; %s",
+					ms(cpu), ms(wall), cpu.Seconds()/wall.Seconds(), writesPer(rev0, rev1, n, "pod")),
 			},
 			row{
 				Scenario: "6 Indexed Job", Metric: "peak RSS (VmHWM) server / supervisor",

@@ -167,7 +167,15 @@ func (b *bench) podOverhead(ctx context.Context) error {
 			return err
 		}
 		for _, c := range []int{1, 8} {
+			r0, err := storeRevision(ctx, cs)
+			if err != nil {
+				return err
+			}
 			wall, err := concurrently(b.opts.Pods, c, func(i int) error { return runPod(fmt.Sprintf("true-c%d-%d", c, i)) })
+			if err != nil {
+				return err
+			}
+			r1, err := storeRevision(ctx, cs)
 			if err != nil {
 				return err
 			}
@@ -186,7 +194,8 @@ func (b *bench) podOverhead(ctx context.Context) error {
 				Scenario: "5 pod overhead", Metric: fmt.Sprintf("bare Pod `true` create to Succeeded, concurrency %d, wall per pod", c),
 				Figure: ms(per), Baseline: ms(base) + " (os/exec `true`)", Ratio: ratio(float64(per), float64(base)),
 				Target: "<= 1.5x", Met: met(float64(per) <= 1.5*float64(base)),
-				Notes: fmt.Sprintf("%d pods, %s wall; baseline %d spawns x %d rounds", b.opts.Pods, ms(wall), baseN, b.opts.Rounds),
+				Notes: fmt.Sprintf("%d pods, %s wall; baseline %d spawns x %d rounds; %s", b.opts.Pods, ms(wall), baseN, b.opts.Rounds,
+					writesPer(r0, r1, b.opts.Pods, "pod (until the last Succeeded)")),
 			})
 		}
 		return nil

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -243,3 +244,23 @@ func procKB(pid int, file, field string) (int64, error) {
 }
 
 func mb(kb int64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+
+// storeRevision is the store's current revision: the resourceVersion of a ConfigMap list
+// (kjet's store is revisioned like etcd, one revision per committed write). Differences
+// between two readings count the writes in between, from every client and controller.
+func storeRevision(ctx context.Context, cs kubernetes.Interface) (int64, error) {
+	list, err := cs.CoreV1().ConfigMaps(benchNamespace).List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return 0, fmt.Errorf("listing configmaps for the store revision: %w", err)
+	}
+	rv, err := strconv.ParseInt(list.ResourceVersion, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("resourceVersion %q is not a revision: %w", list.ResourceVersion, err)
+	}
+	return rv, nil
+}
+
+// writesPer formats the revisions between r0 and r1 per op.
+func writesPer(r0, r1 int64, ops int, what string) string {
+	return fmt.Sprintf("%.1f store writes per %s", float64(r1-r0)/float64(ops), what)
+}
