@@ -79,6 +79,7 @@ const headerSize = 16
 
 // Store is a bbolt-backed storage.Interface. It is safe for concurrent use.
 type Store struct {
+	kvindex.Frontend
 	path string
 	opts Options
 	db   *bbolt.DB
@@ -127,6 +128,7 @@ func Open(path string, opts Options) (*Store, error) {
 		requests: make(chan *request, opts.MaxBatch),
 		done:     make(chan struct{}),
 	}
+	s.Frontend = kvindex.Frontend{Index: s.idx, Write: s.write}
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -207,42 +209,6 @@ func decode(k, v []byte) (storage.KeyValue, error) {
 
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
-
-// Get implements storage.Reader.
-func (s *Store) Get(ctx context.Context, key string) (storage.KeyValue, error) {
-	return s.idx.Get(ctx, key)
-}
-
-// List implements storage.Reader.
-func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (storage.ListResult, error) {
-	return s.idx.List(ctx, prefix, opts)
-}
-
-// Revision implements storage.Reader.
-func (s *Store) Revision() int64 { return s.idx.Revision() }
-
-// Watch implements storage.Watcher.
-func (s *Store) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan storage.Event, error) {
-	return s.idx.Watch(ctx, prefix, afterRevision)
-}
-
-// Create implements storage.Writer.
-func (s *Store) Create(ctx context.Context, key string, value []byte) (int64, error) {
-	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpCreate, Key: key, Value: value})
-	return ev.KV.ModRevision, err
-}
-
-// Update implements storage.Writer.
-func (s *Store) Update(ctx context.Context, key string, value []byte, expectedRevision int64) (int64, error) {
-	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpUpdate, Key: key, Value: value, ExpectedRevision: expectedRevision})
-	return ev.KV.ModRevision, err
-}
-
-// Delete implements storage.Writer.
-func (s *Store) Delete(ctx context.Context, key string, expectedRevision int64) (storage.KeyValue, error) {
-	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpDelete, Key: key, ExpectedRevision: expectedRevision})
-	return ev.KV, err
-}
 
 // Close stops the commit loop (writes still queued fail with storage.ErrClosed), closes
 // every watch and closes the file.

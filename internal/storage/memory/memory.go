@@ -27,6 +27,7 @@ type Options struct {
 
 // Store is an in-memory storage.Interface. It is safe for concurrent use.
 type Store struct {
+	kvindex.Frontend
 	idx *kvindex.Index
 	// writeMu serialises writers: the index allows one open batch at a time.
 	writeMu sync.Mutex
@@ -36,46 +37,12 @@ var _ storage.Interface = (*Store)(nil)
 
 // New returns an empty store at revision 0.
 func New(opts Options) *Store {
-	return &Store{idx: kvindex.New(kvindex.Options{
+	s := &Store{idx: kvindex.New(kvindex.Options{
 		WatchHistory: opts.WatchHistory,
 		WatchBuffer:  opts.WatchBuffer,
 	})}
-}
-
-// Get implements storage.Reader.
-func (s *Store) Get(ctx context.Context, key string) (storage.KeyValue, error) {
-	return s.idx.Get(ctx, key)
-}
-
-// List implements storage.Reader.
-func (s *Store) List(ctx context.Context, prefix string, opts storage.ListOptions) (storage.ListResult, error) {
-	return s.idx.List(ctx, prefix, opts)
-}
-
-// Revision implements storage.Reader.
-func (s *Store) Revision() int64 { return s.idx.Revision() }
-
-// Watch implements storage.Watcher.
-func (s *Store) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan storage.Event, error) {
-	return s.idx.Watch(ctx, prefix, afterRevision)
-}
-
-// Create implements storage.Writer.
-func (s *Store) Create(ctx context.Context, key string, value []byte) (int64, error) {
-	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpCreate, Key: key, Value: value})
-	return ev.KV.ModRevision, err
-}
-
-// Update implements storage.Writer.
-func (s *Store) Update(ctx context.Context, key string, value []byte, expectedRevision int64) (int64, error) {
-	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpUpdate, Key: key, Value: value, ExpectedRevision: expectedRevision})
-	return ev.KV.ModRevision, err
-}
-
-// Delete implements storage.Writer.
-func (s *Store) Delete(ctx context.Context, key string, expectedRevision int64) (storage.KeyValue, error) {
-	ev, err := s.write(ctx, kvindex.Op{Type: kvindex.OpDelete, Key: key, ExpectedRevision: expectedRevision})
-	return ev.KV, err
+	s.Frontend = kvindex.Frontend{Index: s.idx, Write: s.write}
+	return s
 }
 
 func (s *Store) write(ctx context.Context, op kvindex.Op) (storage.Event, error) {
