@@ -22,9 +22,10 @@ import (
 // streamTimeout bounds every streaming kubectl (watches) a test starts.
 const streamTimeout = 50 * time.Second
 
-// startKubectlStream starts `kjet kubectl ARGS` whose output is read as it streams; the
-// process is killed and reaped when the test ends (or after streamTimeout).
-func (s *Server) startKubectlStream(t *testing.T, args ...string) io.Reader {
+// startKubectlStream starts `kjet kubectl ARGS` whose output is read as it streams (its
+// stderr is collected in the returned buffer); the process is killed and reaped when the
+// test ends (or after streamTimeout).
+func (s *Server) startKubectlStream(t *testing.T, args ...string) (io.Reader, *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
 	cmd := exec.CommandContext(ctx, kjetBinary, append([]string{"kubectl"}, args...)...)
@@ -47,7 +48,7 @@ func (s *Server) startKubectlStream(t *testing.T, args ...string) io.Reader {
 			t.Logf("kubectl %s stderr:\n%s", strings.Join(args, " "), stderr.String())
 		}
 	})
-	return out
+	return out, stderr
 }
 
 // writerFunc adapts a function to io.Writer.
@@ -275,8 +276,31 @@ func TestTTLAfterFinished(t *testing.T) {
 		if manifest == string(seed) || !strings.Contains(manifest, `args: ["1"]`) {
 			t.Fatalf("seed sample-job-ttl.yaml changed shape:\n%s", seed)
 		}
+		// Watched from before it exists, as in observed/08-ttl-watch.txt, so that no state is
+		// missed however slowly kubectl starts: `get job NAME` would need the Job to exist,
+		// so the name goes in a field selector.
+		// -v=6 logs each request once its response has begun, so the watch's request in
+		// stderr means the watch is established.
+		watch, watchErr := s.startKubectlStream(t, "get", "jobs", "--field-selector=metadata.name=sample-job-ttl", "--watch", "--output-watch-events", "--request-timeout=45s", "-v=6")
+		eventually(t, 20*time.Second, "the watch established", func() (bool, string) {
+			out := watchErr.String()
+			return strings.Contains(out, "watch=true") && strings.Contains(out, "200 OK"), out
+		})
 		s.applyYAML(t, manifest)
-		watch := s.startKubectlStream(t, "get", "job", "sample-job-ttl", "--watch", "--output-watch-events", "--request-timeout=45s")
+		// The same Job watched by name, started once it exists.
+		named, _ := s.startKubectlStream(t, "get", "job", "sample-job-ttl", "--watch", "--output-watch-events", "--request-timeout=45s")
+		namedLines := make(chan []string, 1)
+		go func() {
+			var got []string
+			sc := bufio.NewScanner(named)
+			for sc.Scan() {
+				got = append(got, sc.Text())
+				if strings.HasPrefix(sc.Text(), "DELETED") {
+					break
+				}
+			}
+			namedLines <- got
+		}()
 		lines := readLinesUntil(t, watch, 40*time.Second, "a DELETED row", func(l string) bool { return strings.HasPrefix(l, "DELETED") })
 		t.Logf("watch:\n%s", strings.Join(lines, "\n"))
 		if got := strings.Join(strings.Fields(lines[0]), " "); got != "EVENT NAME STATUS COMPLETIONS DURATION AGE" {
@@ -304,6 +328,14 @@ func TestTTLAfterFinished(t *testing.T) {
 		if f := strings.Fields(lines[len(lines)-1]); len(f) < 4 || f[1] != "sample-job-ttl" || f[2] != "Complete" || f[3] != "1/1" {
 			t.Errorf("DELETED row = %q, want the Complete 1/1 Job", lines[len(lines)-1])
 		}
+		select {
+		case got := <-namedLines:
+			if len(got) < 3 || !strings.HasPrefix(got[1], "ADDED ") || !strings.HasPrefix(got[len(got)-1], "DELETED ") {
+				t.Errorf("kubectl get job sample-job-ttl --watch --output-watch-events printed:\n%s", strings.Join(got, "\n"))
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("the watch by name saw no DELETED")
+		}
 		// The TTL controller deletes in the foreground: the pods went before the Job.
 		if pods := s.pods(t, "job-name=sample-job-ttl"); len(pods) != 0 {
 			t.Errorf("pods left after the Job was deleted:\n%s", podSummary(pods))
@@ -330,7 +362,7 @@ func TestTTLAfterFinished(t *testing.T) {
 
 	t.Run("TTL lengthened on a finished Job", func(t *testing.T) {
 		t.Parallel()
-		s.applyYAML(t, seedJob("ttl-lengthened", "  ttlSecondsAfterFinished: 4\n", `["true"]`, "Never"))
+		s.applyYAML(t, seedJob("ttl-lengthened", "  ttlSecondsAfterFinished: 8\n", `["true"]`, "Never"))
 		if _, stderr, err := s.Kubectl(t, "wait", "--for=condition=complete", "--timeout=30s", "job/ttl-lengthened"); err != nil {
 			t.Fatalf("kubectl wait: %v\n%s", err, stderr)
 		}
@@ -340,7 +372,7 @@ func TestTTLAfterFinished(t *testing.T) {
 			t.Fatalf("Complete condition time: %v", err)
 		}
 		// Past the old expiry by two seconds, the Job is still there.
-		consistently(t, time.Until(finished.Add(6*time.Second)), "the lengthened TTL", func() (bool, string) {
+		consistently(t, time.Until(finished.Add(10*time.Second)), "the lengthened TTL", func() (bool, string) {
 			_, stderr, err := s.Kubectl(t, "get", "job", "ttl-lengthened")
 			return err == nil, stderr
 		})
@@ -419,7 +451,7 @@ func TestGarbageCollection(t *testing.T) {
 	t.Run("foreground deletes the pods before the Job", func(t *testing.T) {
 		t.Parallel()
 		s.startSleepingJob(t, "fg", 2, 4712)
-		watch := s.startKubectlStream(t, "get", "job", "fg", "--watch", "--output-watch-events", "-o", "json", "--request-timeout=45s")
+		watch, _ := s.startKubectlStream(t, "get", "job", "fg", "--watch", "--output-watch-events", "-o", "json", "--request-timeout=45s")
 		readEventsUntil(t, watch, 20*time.Second, "the initial ADDED event", func(e watchEvent) bool { return e.Type == "ADDED" })
 		if out := s.mustKubectl(t, "delete", "job", "fg", "--cascade=foreground"); !strings.HasPrefix(out, `job.batch "fg" deleted`) {
 			t.Errorf("delete printed %q", out)
