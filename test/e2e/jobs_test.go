@@ -106,8 +106,10 @@ spec:
 
 // TestJobKilledPodNeverAndOnFailure reproduces the seed's exec-and-kill session: under
 // restartPolicy Never the Job replaces the failed pod; under OnFailure the container
-// restarts in place. Each case has its own sleep duration, and the pattern [s]leep keeps
-// pgrep from matching the kill command (pods are host processes, so pgrep sees them all).
+// restarts in place. Each case has its own sleep duration; pods are host processes, so
+// pgrep sees every process: '^sleep N' matches only the pod's sleep, not its sh -c
+// "$(sleep N)" parent (killing that first would take the sleep down with it) nor the
+// kill command itself.
 func TestJobKilledPodNeverAndOnFailure(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "--job-backoff-base=50ms")
@@ -134,7 +136,7 @@ func TestJobKilledPodNeverAndOnFailure(t *testing.T) {
 			}
 			return false, out
 		})
-		if _, stderr, err := s.Kubectl(t, "exec", pod, "--", "sh", "-c", fmt.Sprintf("kill -9 `pgrep -f '[s]leep %d'`", tc.sleep)); err != nil {
+		if _, stderr, err := s.Kubectl(t, "exec", pod, "--", "sh", "-c", fmt.Sprintf("kill -9 `pgrep -f '^sleep %d'`", tc.sleep)); err != nil {
 			t.Fatalf("kubectl exec kill: %v\n%s", err, stderr)
 		}
 		switch tc.policy {
