@@ -533,9 +533,10 @@ func TestLivenessProbeRestarts(t *testing.T) {
 		FailureThreshold: 1,
 	}
 	h.create(pod)
-	h.waitRunning(containerID("uid-live", "c", 0))
-	// The probe runs on the fake clock: step it until the failed probe has restarted
-	// the container (the first restart after a liveness kill is immediate).
+	// The probe runs on the fake clock: step it until the failed probe has killed the
+	// first attempt and the container runs again (the first restart is immediate). The
+	// first attempt may be killed before a poll sees it running, so only the restarted
+	// attempt is waited for.
 	restarted := containerID("uid-live", "c", 1)
 	poll(t, "container "+restarted+" running", func() bool {
 		if st, ok := h.rt.state(restarted); ok && st == kjetruntime.StateRunning {
