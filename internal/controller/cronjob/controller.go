@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -31,6 +30,8 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
+
+	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
 )
 
 // ComponentName is the source of the events this controller records.
@@ -147,18 +148,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 		return errors.New("cronjob controller: caches did not sync")
 	}
 
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.processNext(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	workerloops.Run(ctx, []workerloops.Queue{c.queue}, workerloops.Loop{Workers: workers, Process: c.processNext})
 	return nil
 }
 

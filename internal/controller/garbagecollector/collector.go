@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,6 +32,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
 )
 
 // ComponentName names the collector in logs.
@@ -169,24 +170,9 @@ func (c *Collector) Run(ctx context.Context, workers int) error {
 		return errors.New("garbage collector: caches did not sync")
 	}
 
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for c.processDelete(ctx) {
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			for c.processOrphan(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.attemptToDelete.ShutDown()
-	c.attemptToOrphan.ShutDown()
-	wg.Wait()
+	workerloops.Run(ctx, []workerloops.Queue{c.attemptToDelete, c.attemptToOrphan},
+		workerloops.Loop{Workers: workers, Process: c.processDelete},
+		workerloops.Loop{Workers: workers, Process: c.processOrphan})
 	return nil
 }
 

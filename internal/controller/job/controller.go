@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -22,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -34,6 +32,7 @@ import (
 
 	"github.com/kjet-dev/kjet/internal/controller/internal/eventrecorder"
 	"github.com/kjet-dev/kjet/internal/controller/internal/expectations"
+	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
 )
 
 // Defaults of Options.
@@ -204,21 +203,10 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
 		return nil // ctx ended before the caches synced: a normal shutdown
 	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.runWorker, time.Second) })
-	}
-	wg.Go(func() { wait.UntilWithContext(ctx, c.runOrphanWorker, time.Second) })
-	<-ctx.Done()
-	c.queue.ShutDown()
-	c.orphanQueue.ShutDown()
-	wg.Wait()
+	workerloops.Run(ctx, []workerloops.Queue{c.queue, c.orphanQueue},
+		workerloops.Loop{Workers: workers, Process: c.processNextJob},
+		workerloops.Loop{Workers: 1, Process: c.processNextOrphanPod})
 	return nil
-}
-
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNextJob(ctx) {
-	}
 }
 
 func (c *Controller) processNextJob(ctx context.Context) bool {
@@ -234,11 +222,6 @@ func (c *Controller) processNextJob(ctx context.Context) bool {
 	}
 	c.queue.Forget(key)
 	return true
-}
-
-func (c *Controller) runOrphanWorker(ctx context.Context) {
-	for c.processNextOrphanPod(ctx) {
-	}
 }
 
 func (c *Controller) processNextOrphanPod(ctx context.Context) bool {

@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -27,6 +26,8 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
 )
 
 // ComponentName names the controller in logs.
@@ -96,18 +97,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 		}
 		return errors.New("ttlafterfinished controller: caches did not sync")
 	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c.processNext(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	workerloops.Run(ctx, []workerloops.Queue{c.queue}, workerloops.Loop{Workers: workers, Process: c.processNext})
 	return nil
 }
 
