@@ -175,7 +175,7 @@ var _ registry.TableConvertor = DaemonSetTable{}
 // Columns implements registry.TableConvertor.
 func (DaemonSetTable) Columns() []metav1.TableColumnDefinition {
 	status := extensionsv1beta1.DaemonSetStatus{}.SwaggerDoc()
-	return []metav1.TableColumnDefinition{
+	return append([]metav1.TableColumnDefinition{
 		printers.NameColumn(),
 		printers.Column("Desired", "integer", status["desiredNumberScheduled"], 0),
 		printers.Column("Current", "integer", status["currentNumberScheduled"], 0),
@@ -184,10 +184,7 @@ func (DaemonSetTable) Columns() []metav1.TableColumnDefinition {
 		printers.Column("Available", "integer", status["numberAvailable"], 0),
 		printers.Column("Node Selector", "string", corev1.PodSpec{}.SwaggerDoc()["nodeSelector"], 0),
 		printers.AgeColumn(),
-		printers.Column("Containers", "string", "Names of each container in the template.", 1),
-		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
-		printers.Column("Selector", "string", extensionsv1beta1.DaemonSetSpec{}.SwaggerDoc()["selector"], 1),
-	}
+	}, printers.TemplateColumns(extensionsv1beta1.DaemonSetSpec{}.SwaggerDoc()["selector"])...)
 }
 
 // Cells implements registry.TableConvertor.

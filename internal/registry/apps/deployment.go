@@ -195,16 +195,13 @@ var _ registry.TableConvertor = DeploymentTable{}
 // Columns implements registry.TableConvertor.
 func (DeploymentTable) Columns() []metav1.TableColumnDefinition {
 	status := extensionsv1beta1.DeploymentStatus{}.SwaggerDoc()
-	return []metav1.TableColumnDefinition{
+	return append([]metav1.TableColumnDefinition{
 		printers.NameColumn(),
 		printers.Column("Ready", "string", "Number of the pod with ready state", 0),
 		printers.Column("Up-to-date", "string", status["updatedReplicas"], 0),
 		printers.Column("Available", "string", status["availableReplicas"], 0),
 		printers.AgeColumn(),
-		printers.Column("Containers", "string", "Names of each container in the template.", 1),
-		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
-		printers.Column("Selector", "string", extensionsv1beta1.DeploymentSpec{}.SwaggerDoc()["selector"], 1),
-	}
+	}, printers.TemplateColumns(extensionsv1beta1.DeploymentSpec{}.SwaggerDoc()["selector"])...)
 }
 
 // Cells implements registry.TableConvertor.

@@ -95,16 +95,13 @@ var _ registry.TableConvertor = ReplicaSetTable{}
 
 // Columns implements registry.TableConvertor.
 func (ReplicaSetTable) Columns() []metav1.TableColumnDefinition {
-	return []metav1.TableColumnDefinition{
+	return append([]metav1.TableColumnDefinition{
 		printers.NameColumn(),
 		printers.Column("Desired", "integer", "Replicas is the number of desired replicas.", 0),
 		printers.Column("Current", "integer", "Replicas is the most recently observed number of replicas.", 0),
 		printers.Column("Ready", "integer", "The number of ready replicas for this replica set.", 0),
 		printers.AgeColumn(),
-		printers.Column("Containers", "string", "Names of each container in the template.", 1),
-		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
-		printers.Column("Selector", "string", "Selector is a label query over pods that should match the replica count.", 1),
-	}
+	}, printers.TemplateColumns("Selector is a label query over pods that should match the replica count.")...)
 }
 
 // Cells implements registry.TableConvertor.

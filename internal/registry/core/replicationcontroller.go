@@ -153,16 +153,13 @@ var _ registry.TableConvertor = ReplicationControllerTable{}
 func (ReplicationControllerTable) Columns() []metav1.TableColumnDefinition {
 	spec := corev1.ReplicationControllerSpec{}.SwaggerDoc()
 	status := corev1.ReplicationControllerStatus{}.SwaggerDoc()
-	return []metav1.TableColumnDefinition{
+	return append([]metav1.TableColumnDefinition{
 		printers.NameColumn(),
 		printers.Column("Desired", "integer", spec["replicas"], 0),
 		printers.Column("Current", "integer", status["replicas"], 0),
 		printers.Column("Ready", "integer", status["readyReplicas"], 0),
 		printers.AgeColumn(),
-		printers.Column("Containers", "string", "Names of each container in the template.", 1),
-		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
-		printers.Column("Selector", "string", spec["selector"], 1),
-	}
+	}, printers.TemplateColumns(spec["selector"])...)
 }
 
 // Cells implements registry.TableConvertor.

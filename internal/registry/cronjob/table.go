@@ -19,7 +19,7 @@ var _ registry.TableConvertor = Table{}
 
 // Columns implements registry.TableConvertor.
 func (Table) Columns() []metav1.TableColumnDefinition {
-	return []metav1.TableColumnDefinition{
+	return append([]metav1.TableColumnDefinition{
 		printers.NameColumn(),
 		printers.Column("Schedule", "string", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.", 0),
 		printers.Column("Timezone", "string", "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.", 0),
@@ -27,10 +27,7 @@ func (Table) Columns() []metav1.TableColumnDefinition {
 		printers.Column("Active", "integer", "A list of pointers to currently running jobs.", 0),
 		printers.Column("Last Schedule", "string", "Information when was the last time the job was successfully scheduled.", 0),
 		printers.AgeColumn(),
-		printers.Column("Containers", "string", "Names of each container in the template.", 1),
-		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
-		printers.Column("Selector", "string", "A label query over pods that should match the pod count.", 1),
-	}
+	}, printers.TemplateColumns("A label query over pods that should match the pod count.")...)
 }
 
 // Cells implements registry.TableConvertor.

@@ -21,16 +21,13 @@ var _ registry.TableConvertor = Table{}
 
 // Columns implements registry.TableConvertor.
 func (Table) Columns() []metav1.TableColumnDefinition {
-	return []metav1.TableColumnDefinition{
+	return append([]metav1.TableColumnDefinition{
 		printers.NameColumn(),
 		printers.Column("Status", "string", "Status of the job.", 0),
 		printers.Column("Completions", "string", "The completed job pods out of the desired completions.", 0),
 		printers.Column("Duration", "string", "Time required to complete the job.", 0),
 		printers.AgeColumn(),
-		printers.Column("Containers", "string", "Names of each container in the template.", 1),
-		printers.Column("Images", "string", "Images referenced by each container in the template.", 1),
-		printers.Column("Selector", "string", "A label query over pods that should match the pod count.", 1),
-	}
+	}, printers.TemplateColumns("A label query over pods that should match the pod count.")...)
 }
 
 // Cells implements registry.TableConvertor.

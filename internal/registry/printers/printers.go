@@ -75,3 +75,13 @@ func OrNone(s string) string {
 	}
 	return s
 }
+
+// TemplateColumns are the wide columns of every kind with a pod template: its
+// containers' names and images, and the selector (described as the kind documents it).
+func TemplateColumns(selectorDescription string) []metav1.TableColumnDefinition {
+	return []metav1.TableColumnDefinition{
+		Column("Containers", "string", "Names of each container in the template.", 1),
+		Column("Images", "string", "Images referenced by each container in the template.", 1),
+		Column("Selector", "string", selectorDescription, 1),
+	}
+}
