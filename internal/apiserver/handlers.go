@@ -57,19 +57,28 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req apiRequest
 	s.respondObject(w, r, req.res, http.StatusOK, obj)
 }
 
-func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req apiRequest) {
+// decodeWriteBody reads a create or update request's body and decodes it into a new
+// object of req's resource, honouring the request's fieldValidation directive; it
+// returns the decoder's warnings (unknown or duplicate fields under Warn).
+func (s *Server) decodeWriteBody(w http.ResponseWriter, r *http.Request, req apiRequest) (runtime.Object, []string, error) {
 	validation, err := parseFieldValidation(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	body, err := readBody(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, nil, err
 	}
 	obj := req.res.New()
 	warnings, err := s.codecs.decodeBody(body, requestMediaType(r), validation, req.res, obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obj, warnings, nil
+}
+
+func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req apiRequest) {
+	obj, warnings, err := s.decodeWriteBody(w, r, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -85,18 +94,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req apiRequ
 }
 
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req apiRequest) {
-	validation, err := parseFieldValidation(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	obj := req.res.New()
-	warnings, err := s.codecs.decodeBody(body, requestMediaType(r), validation, req.res, obj)
+	obj, warnings, err := s.decodeWriteBody(w, r, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
