@@ -136,7 +136,7 @@ func patchJSON(original []byte, patchType types.PatchType, patch []byte, schema 
 		if err != nil {
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
-		patched, err := p.Apply(original)
+		patched, err := applyJSONPatch(p, original)
 		if err != nil {
 			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", gr, name, err.Error(), 0, false)
 		}
@@ -161,6 +161,27 @@ func patchJSON(original []byte, patchType types.PatchType, patch []byte, schema 
 	default:
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("unsupported patch type %q", patchType))
 	}
+}
+
+// applyJSONPatch applies an RFC 6902 patch. Operations that need a value ("add",
+// "replace", "test") must carry one: the library dereferences it unchecked (a replace
+// of the whole document without a value panicked under fuzzing). Any other panic inside
+// the library is reported as a bad patch too: a patch is the client's input.
+func applyJSONPatch(p jsonpatch.Patch, original []byte) (patched []byte, err error) {
+	for i, op := range p {
+		switch op.Kind() {
+		case "add", "replace", "test":
+			if _, ok := op["value"]; !ok {
+				return nil, fmt.Errorf("invalid JSON patch: operation %d (%s) has no value", i, op.Kind())
+			}
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			patched, err = nil, fmt.Errorf("invalid JSON patch: %v", r)
+		}
+	}()
+	return p.Apply(original)
 }
 
 // serveApply is server-side apply: it updates the object through the field manager, or
