@@ -16,6 +16,7 @@ import (
 
 	"github.com/kjet-dev/kjet/internal/apiserver/auth"
 	"github.com/kjet-dev/kjet/internal/pki"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/rest"
 )
 
@@ -108,6 +109,9 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 	componentsErr := g.wait(deadline)
 
 	endRequests()
+	// The components' HTTP/2 connections to this server are idle now: close them, or
+	// Shutdown waits out HTTP/2's GOAWAY grace (1 s) for each before returning.
+	closeIdleConnections(restCfg)
 	shutCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
@@ -120,6 +124,14 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 		}
 	}
 	return errors.Join(serveErr, componentsErr)
+}
+
+// closeIdleConnections closes the idle connections of the client transport that cfg's
+// clients share (client-go caches one transport per TLS configuration).
+func closeIdleConnections(cfg *rest.Config) {
+	if rt, err := rest.TransportFor(cfg); err == nil {
+		utilnet.CloseIdleConnectionsFor(rt)
+	}
 }
 
 // serverURL is the https URL clients use for the listener's address. An unspecified
