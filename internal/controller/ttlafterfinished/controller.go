@@ -72,13 +72,15 @@ func New(opts Options) (*Controller, error) {
 	)
 	inf := opts.Informers.Batch().V1().Jobs()
 	c.jobs = inf.Lister()
-	c.jobsSynced = inf.Informer().HasSynced
-	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.jobChanged,
 		UpdateFunc: func(_, obj any) { c.jobChanged(obj) },
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("adding job event handler: %w", err)
 	}
+	// Synced once the handler has seen the initial list, not merely the store.
+	c.jobsSynced = reg.HasSynced
 	return c, nil
 }
 

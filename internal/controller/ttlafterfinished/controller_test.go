@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 )
@@ -54,7 +55,11 @@ func newFixture(t *testing.T, now time.Time, objs ...runtime.Object) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); factory.Shutdown() })
 	factory.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
+	// Wait for the controller's handler (not just the store) to have seen the initial
+	// list, so that tests draining the queue afterwards see only what they cause.
+	if !cache.WaitForCacheSync(ctx.Done(), c.jobsSynced) {
+		t.Fatal("caches did not sync")
+	}
 	return &fixture{ctx: ctx, client: client, clock: fc, c: c}
 }
 
