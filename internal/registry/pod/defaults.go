@@ -133,7 +133,7 @@ func setDefaultsProbe(p *corev1.Probe) {
 }
 
 func setDefaultsVolume(v *corev1.Volume) {
-	if countVolumeSources(&v.VolumeSource) == 0 {
+	if len(volumeSources(&v.VolumeSource)) == 0 {
 		v.EmptyDir = &corev1.EmptyDirVolumeSource{}
 	}
 	switch {

@@ -96,25 +96,13 @@ func validateVolumes(volumes []corev1.Volume, fldPath *field.Path) (sets.Set[str
 	names := sets.New[string]()
 	for i, v := range volumes {
 		idxPath := fldPath.Index(i)
-		namePath := idxPath.Child("name")
-		switch {
-		case v.Name == "":
-			errs = append(errs, field.Required(namePath, ""))
-		case names.Has(v.Name):
-			errs = append(errs, field.Duplicate(namePath, v.Name))
-		default:
-			for _, msg := range validation.IsDNS1123Label(v.Name) {
-				errs = append(errs, field.Invalid(namePath, v.Name, msg))
-			}
-		}
-		if v.Name != "" {
-			names.Insert(v.Name)
-		}
-		switch n := countVolumeSources(&v.VolumeSource); {
-		case n == 0:
+		errs = append(errs, validateUniqueName(v.Name, names, idxPath.Child("name"))...)
+		switch sources := volumeSources(&v.VolumeSource); {
+		case len(sources) == 0:
 			errs = append(errs, field.Required(idxPath, "must specify a volume type"))
-		case n > 1:
-			errs = append(errs, field.Forbidden(idxPath.Child(secondVolumeSource(&v.VolumeSource)), "may not specify more than 1 volume type"))
+		case len(sources) > 1:
+			// Kubernetes blames the second source set.
+			errs = append(errs, field.Forbidden(idxPath.Child(sources[1]), "may not specify more than 1 volume type"))
 		}
 		if v.HostPath != nil && v.HostPath.Path == "" {
 			errs = append(errs, field.Required(idxPath.Child("hostPath", "path"), ""))
@@ -123,32 +111,36 @@ func validateVolumes(volumes []corev1.Volume, fldPath *field.Path) (sets.Set[str
 	return names, errs
 }
 
-// countVolumeSources counts the set sources of a volume (every source is a pointer field).
-func countVolumeSources(src *corev1.VolumeSource) int {
-	n := 0
+// volumeSources returns the JSON names of a volume's set sources, in field order (every
+// source is a pointer field).
+func volumeSources(src *corev1.VolumeSource) []string {
+	var names []string
 	v := reflect.ValueOf(src).Elem()
 	for i := 0; i < v.NumField(); i++ {
 		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
-			n++
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			names = append(names, name)
 		}
 	}
-	return n
+	return names
 }
 
-// secondVolumeSource is the JSON name of the second set source, the one Kubernetes blames.
-func secondVolumeSource(src *corev1.VolumeSource) string {
-	v := reflect.ValueOf(src).Elem()
-	seen := 0
-	for i := 0; i < v.NumField(); i++ {
-		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
-			seen++
-			if seen == 2 {
-				name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
-				return name
-			}
+// validateUniqueName checks a volume's or container's name: required, unique among names
+// (which it joins), and a DNS label.
+func validateUniqueName(name string, names sets.Set[string], path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case name == "":
+		return field.ErrorList{field.Required(path, "")}
+	case names.Has(name):
+		errs = append(errs, field.Duplicate(path, name))
+	default:
+		for _, msg := range validation.IsDNS1123Label(name) {
+			errs = append(errs, field.Invalid(path, name, msg))
 		}
 	}
-	return ""
+	names.Insert(name)
+	return errs
 }
 
 func validateContainers(containers []corev1.Container, init bool, volumes, names sets.Set[string], fldPath *field.Path) field.ErrorList {
@@ -156,20 +148,7 @@ func validateContainers(containers []corev1.Container, init bool, volumes, names
 	for i := range containers {
 		c := &containers[i]
 		idxPath := fldPath.Index(i)
-		namePath := idxPath.Child("name")
-		switch {
-		case c.Name == "":
-			errs = append(errs, field.Required(namePath, ""))
-		case names.Has(c.Name):
-			errs = append(errs, field.Duplicate(namePath, c.Name))
-		default:
-			for _, msg := range validation.IsDNS1123Label(c.Name) {
-				errs = append(errs, field.Invalid(namePath, c.Name, msg))
-			}
-		}
-		if c.Name != "" {
-			names.Insert(c.Name)
-		}
+		errs = append(errs, validateUniqueName(c.Name, names, idxPath.Child("name"))...)
 		if c.Image == "" {
 			errs = append(errs, field.Required(idxPath.Child("image"), ""))
 		}
