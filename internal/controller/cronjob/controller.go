@@ -153,24 +153,10 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 }
 
 func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-
-	requeueAfter, err := c.sync(ctx, key)
-	switch {
-	case err != nil:
-		utilruntime.HandleError(fmt.Errorf("syncing cronjob %s, will retry: %w", key, err))
-		c.queue.AddRateLimited(key)
-	case requeueAfter != nil:
-		c.queue.Forget(key)
-		c.queue.AddAfter(key, *requeueAfter)
-	default:
-		c.queue.Forget(key)
-	}
-	return true
+	return workerloops.ProcessNext(ctx, c.queue, "syncing cronjob", func(ctx context.Context, key string) (workerloops.Result, error) {
+		requeueAfter, err := c.sync(ctx, key)
+		return workerloops.Result{RequeueAfter: requeueAfter}, err
+	})
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -177,37 +177,16 @@ func (c *Collector) Run(ctx context.Context, workers int) error {
 }
 
 func (c *Collector) processDelete(ctx context.Context) bool {
-	uid, quit := c.attemptToDelete.Get()
-	if quit {
-		return false
-	}
-	defer c.attemptToDelete.Done(uid)
-	requeue, err := c.attemptToDeleteItem(ctx, uid)
-	switch {
-	case err != nil:
-		utilruntime.HandleError(fmt.Errorf("garbage collector: processing %s, will retry: %w", uid, err))
-		c.attemptToDelete.AddRateLimited(uid)
-	case requeue:
-		c.attemptToDelete.AddRateLimited(uid)
-	default:
-		c.attemptToDelete.Forget(uid)
-	}
-	return true
+	return workerloops.ProcessNext(ctx, c.attemptToDelete, "garbage collector: processing an object", func(ctx context.Context, uid types.UID) (workerloops.Result, error) {
+		requeue, err := c.attemptToDeleteItem(ctx, uid)
+		return workerloops.Result{RetryRateLimited: requeue}, err
+	})
 }
 
 func (c *Collector) processOrphan(ctx context.Context) bool {
-	uid, quit := c.attemptToOrphan.Get()
-	if quit {
-		return false
-	}
-	defer c.attemptToOrphan.Done(uid)
-	if err := c.attemptToOrphanItem(ctx, uid); err != nil {
-		utilruntime.HandleError(fmt.Errorf("garbage collector: orphaning dependents of %s, will retry: %w", uid, err))
-		c.attemptToOrphan.AddRateLimited(uid)
-		return true
-	}
-	c.attemptToOrphan.Forget(uid)
-	return true
+	return workerloops.ProcessNext(ctx, c.attemptToOrphan, "garbage collector: orphaning dependents", func(ctx context.Context, uid types.UID) (workerloops.Result, error) {
+		return workerloops.Result{}, c.attemptToOrphanItem(ctx, uid)
+	})
 }
 
 // handlers feed the graph from one resource's informer.

@@ -20,7 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
@@ -210,33 +209,15 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 }
 
 func (c *Controller) processNextJob(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.syncJob(ctx, key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "syncing job", "key", key)
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return workerloops.ProcessNext(ctx, c.queue, "syncing job", func(ctx context.Context, key string) (workerloops.Result, error) {
+		return workerloops.Result{}, c.syncJob(ctx, key)
+	})
 }
 
 func (c *Controller) processNextOrphanPod(ctx context.Context) bool {
-	key, quit := c.orphanQueue.Get()
-	if quit {
-		return false
-	}
-	defer c.orphanQueue.Done(key)
-	if err := c.syncOrphanPod(ctx, key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "removing finalizer of orphan pod", "pod", key)
-		c.orphanQueue.AddRateLimited(key)
-		return true
-	}
-	c.orphanQueue.Forget(key)
-	return true
+	return workerloops.ProcessNext(ctx, c.orphanQueue, "removing finalizer of orphan pod", func(ctx context.Context, key string) (workerloops.Result, error) {
+		return workerloops.Result{}, c.syncOrphanPod(ctx, key)
+	})
 }
 
 // syncOrphanPod removes the tracking finalizer from a pod whose Job is gone,

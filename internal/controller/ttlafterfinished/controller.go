@@ -104,18 +104,9 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 }
 
 func (c *Controller) processNext(ctx context.Context) bool {
-	key, quit := c.queue.Get()
-	if quit {
-		return false
-	}
-	defer c.queue.Done(key)
-	if err := c.processJob(ctx, key); err != nil {
-		utilruntime.HandleError(fmt.Errorf("cleaning up job %s, will retry: %w", key, err))
-		c.queue.AddRateLimited(key)
-		return true
-	}
-	c.queue.Forget(key)
-	return true
+	return workerloops.ProcessNext(ctx, c.queue, "cleaning up job", func(ctx context.Context, key string) (workerloops.Result, error) {
+		return workerloops.Result{}, c.processJob(ctx, key)
+	})
 }
 
 func (c *Controller) jobChanged(obj any) {

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,5 +51,47 @@ func TestRunProcessesUntilContextEnds(t *testing.T) {
 	}
 	if !q.ShuttingDown() {
 		t.Fatal("the queue was not shut down")
+	}
+}
+
+func TestProcessNext(t *testing.T) {
+	later := time.Hour
+	boom := errors.New("boom")
+	cases := []struct {
+		name         string
+		res          Result
+		err          error
+		wantRequeues int // NumRequeues after processing: rate-limited re-adds count
+	}{
+		{name: "success forgets", res: Result{}},
+		{name: "error retries rate-limited", err: boom, wantRequeues: 1},
+		{name: "asked retry is rate-limited", res: Result{RetryRateLimited: true}, wantRequeues: 1},
+		{name: "requeue after forgets failures", res: Result{RequeueAfter: &later}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+			defer q.ShutDown()
+			q.Add("k")
+			var got string
+			ok := ProcessNext(context.Background(), q, "testing", func(_ context.Context, item string) (Result, error) {
+				got = item
+				return tc.res, tc.err
+			})
+			if !ok || got != "k" {
+				t.Fatalf("ProcessNext = %v, synced %q", ok, got)
+			}
+			if n := q.NumRequeues("k"); n != tc.wantRequeues {
+				t.Errorf("NumRequeues = %d, want %d", n, tc.wantRequeues)
+			}
+			if q.Len() != 0 {
+				t.Errorf("the item was re-added at once (Len %d)", q.Len())
+			}
+		})
+	}
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	q.ShutDown()
+	if ProcessNext(context.Background(), q, "testing", func(context.Context, string) (Result, error) { return Result{}, nil }) {
+		t.Error("ProcessNext on a shut-down queue returned true")
 	}
 }
