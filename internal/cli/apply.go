@@ -10,12 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 )
-
-// runtimeObject is the list item type EachListItem hands out.
-type runtimeObject = runtime.Object
 
 // created is an object kjet run made, to follow and, on interrupt, to delete.
 type created struct {

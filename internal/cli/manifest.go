@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
@@ -52,7 +53,7 @@ func readManifests(path string, stdin io.Reader) ([]manifest, error) {
 		}
 		obj := &unstructured.Unstructured{Object: raw}
 		if obj.IsList() {
-			err := obj.EachListItem(func(item runtimeObject) error {
+			err := obj.EachListItem(func(item runtime.Object) error {
 				u, ok := item.(*unstructured.Unstructured)
 				if !ok {
 					return fmt.Errorf("unexpected list item %T", item)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -270,29 +271,17 @@ func deleteCreated(objs []created, errOut io.Writer) {
 
 // kindResource renders kubectl's "job.batch" style name of a kind.
 func kindResource(kind, group string) string {
-	name := toLower(kind)
+	name := strings.ToLower(kind)
 	if group != "" {
 		name += "." + group
 	}
 	return name
 }
 
-func toLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 // errorText strips the bad-input marker from an error's text.
 func errorText(err error) string {
-	msg := err.Error()
-	prefix := errBadInput.Error() + ": "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		return msg[len(prefix):]
+	if rest, ok := strings.CutPrefix(err.Error(), errBadInput.Error()+": "); ok {
+		return rest
 	}
-	return "error: " + msg
+	return "error: " + err.Error()
 }
