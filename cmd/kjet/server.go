@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,9 @@ type serverOptions struct {
 	JobBackoffBase time.Duration
 	JobSyncDelay   time.Duration
 	CronClockSpeed float64
+	// CPUProfile, when set, names a file that receives a CPU profile of the whole run
+	// (hidden: for bench/ work on the hot paths).
+	CPUProfile string
 }
 
 func newServerCommand(env rootEnv, g *globalOptions) *cobra.Command {
@@ -39,6 +43,13 @@ a node agent. Before serving it writes DATA_DIR/kubeconfig and prints
 				return err
 			}
 			opts.Stderr = cmd.ErrOrStderr()
+			if o.CPUProfile != "" {
+				stop, err := startCPUProfile(o.CPUProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return server.Run(env.ctx, opts)
 		},
 	}
@@ -49,7 +60,9 @@ a node agent. Before serving it writes DATA_DIR/kubeconfig and prints
 	cmd.Flags().DurationVar(&o.JobSyncDelay, "job-sync-delay", components.DefaultJobSyncDelay, "how long the Job controller batches pod changes before it syncs a Job")
 	cmd.Flags().Float64Var(&o.CronClockSpeed, "cron-clock-speed", 1, "run the CronJob controller's clock this many times faster than real time (tests)")
 	_ = cmd.Flags().MarkHidden("job-sync-delay")
+	cmd.Flags().StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the run to this file (profiling the hot paths)")
 	_ = cmd.Flags().MarkHidden("cron-clock-speed")
+	_ = cmd.Flags().MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -92,5 +105,22 @@ func (o *serverOptions) serverOptions(dataDir string) (server.Options, error) {
 		NodeName:   nodeName,
 		Components: set.Components(),
 		Pods:       set.Pods(),
+	}, nil
+}
+
+// startCPUProfile starts writing a CPU profile to path; the returned func stops it and
+// closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}, nil
 }
