@@ -75,7 +75,21 @@ func newCodecs() (*codecs, error) {
 	return c, nil
 }
 
-// encodeStorage encodes obj for storage, without its resourceVersion.
+// storageProtobufPrefix starts every value stored as protobuf: the magic number of
+// apimachinery's protobuf serializer ("k8s" and encoding 0, a runtime.Unknown), the
+// format kube-apiserver stores built-in types in etcd. Values stored as JSON by older
+// kjet versions start with "{".
+var storageProtobufPrefix = []byte{'k', '8', 's', 0}
+
+// protobufObject is what an object needs to be stored as protobuf: every client-go
+// type has it (generated.pb.go).
+type protobufObject interface {
+	Marshal() ([]byte, error)
+	Unmarshal([]byte) error
+}
+
+// encodeStorage encodes obj for storage, without its resourceVersion: as protobuf,
+// or as JSON for a type without protobuf support.
 func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) ([]byte, error) {
 	accessor, err := metaAccessor(obj)
 	if err != nil {
@@ -85,7 +99,11 @@ func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) 
 	accessor.SetResourceVersion("")
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	var buf bytes.Buffer
-	err = c.json.Encode(obj, &buf)
+	if _, ok := obj.(protobufObject); ok {
+		err = c.protobuf.Encode(obj, &buf)
+	} else {
+		err = c.json.Encode(obj, &buf)
+	}
 	accessor.SetResourceVersion(rv)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", gvk.Kind, err)
@@ -93,9 +111,14 @@ func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) 
 	return buf.Bytes(), nil
 }
 
-// decodeStorage decodes a stored value into into (an empty object of the resource's type).
+// decodeStorage decodes a stored value into into (an empty object of the resource's
+// type). Protobuf values are recognised by their prefix; anything else is JSON.
 func (c *codecs) decodeStorage(data []byte, into runtime.Object) error {
-	obj, _, err := c.json.Decode(data, nil, into)
+	decoder := runtime.Decoder(c.json)
+	if bytes.HasPrefix(data, storageProtobufPrefix) {
+		decoder = c.protobuf
+	}
+	obj, _, err := decoder.Decode(data, nil, into)
 	if err != nil {
 		return fmt.Errorf("decoding stored object: %w", err)
 	}
