@@ -18,6 +18,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -71,8 +72,9 @@ type Options struct {
 	BackoffBase time.Duration
 	// BackoffMax caps the recreation back-off. Default DefaultBackoffMax.
 	BackoffMax time.Duration
-	// SyncDelay batches syncs caused by pod events and status updates.
-	// Default DefaultSyncDelay.
+	// SyncDelay batches syncs caused by pod events and status updates: a Job
+	// syncs for them at most once per SyncDelay; the first change after a quiet
+	// SyncDelay syncs at once. Default DefaultSyncDelay.
 	SyncDelay time.Duration
 }
 
@@ -95,6 +97,8 @@ type Controller struct {
 	expectations          *expectations.Counts
 	finalizerExpectations *expectations.UIDs
 	backoffs              *backoffStore
+	// windows spaces out the syncs pod events cause (Options.SyncDelay).
+	windows *syncWindows
 
 	recorder record.EventRecorder
 	// events is non-nil when the controller owns event delivery.
@@ -146,6 +150,7 @@ func newController(opts Options, recorder record.EventRecorder) (*Controller, er
 		expectations:          expectations.NewCounts(opts.Clock),
 		finalizerExpectations: expectations.NewUIDs(),
 		backoffs:              newBackoffStore(),
+		windows:               newSyncWindows(opts.Clock, opts.SyncDelay),
 		recorder:              recorder,
 	}
 	if err := podInformer.Informer().AddIndexers(cache.Indexers{podsByControllerIndex: indexPodByController}); err != nil {
@@ -210,7 +215,14 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 
 func (c *Controller) processNextJob(ctx context.Context) bool {
 	return workerloops.ProcessNext(ctx, c.queue, "syncing job", func(ctx context.Context, key string) (workerloops.Result, error) {
-		return workerloops.Result{}, c.syncJob(ctx, key)
+		c.windows.started(key)
+		err := c.syncJob(ctx, key)
+		if ns, name, splitErr := cache.SplitMetaNamespaceKey(key); splitErr == nil {
+			if _, getErr := c.jobLister.Jobs(ns).Get(name); apierrors.IsNotFound(getErr) {
+				c.windows.forget(key)
+			}
+		}
+		return workerloops.Result{}, err
 	})
 }
 
@@ -259,6 +271,12 @@ func (c *Controller) resolveControllerRef(ns string, ref *metav1.OwnerReference)
 
 func jobKey(job *batchv1.Job) string { return job.Namespace + "/" + job.Name }
 
+// enqueueBatched syncs job for a pod event or status update: at once after a quiet
+// window, else at the end of the current one (see syncWindows).
+func (c *Controller) enqueueBatched(job *batchv1.Job) {
+	c.enqueue(job, c.windows.delay(jobKey(job)))
+}
+
 // enqueue syncs job after delay.
 func (c *Controller) enqueue(job *batchv1.Job, delay time.Duration) {
 	if delay < 0 {
@@ -298,7 +316,7 @@ func (c *Controller) updateJob(oldObj, curObj any) {
 		c.enqueueOrphansOf(curJob)
 	}
 	if curJob.Generation == oldJob.Generation {
-		c.enqueue(curJob, c.opts.SyncDelay)
+		c.enqueueBatched(curJob)
 	} else {
 		c.enqueue(curJob, 0)
 	}
@@ -365,14 +383,14 @@ func (c *Controller) addPod(obj any) {
 			return
 		}
 		c.expectations.CreationObserved(jobKey(job))
-		c.enqueue(job, c.opts.SyncDelay)
+		c.enqueueBatched(job)
 		return
 	}
 	if hasTrackingFinalizer(pod) {
 		c.enqueueOrphan(pod)
 	}
 	for _, job := range c.jobsMatching(pod) {
-		c.enqueue(job, c.opts.SyncDelay)
+		c.enqueueBatched(job)
 	}
 }
 
@@ -394,7 +412,7 @@ func (c *Controller) updatePod(oldObj, curObj any) {
 			if finalizerRemoved {
 				c.finalizerExpectations.Observed(jobKey(job), string(curPod.UID))
 			}
-			c.enqueue(job, c.opts.SyncDelay)
+			c.enqueueBatched(job)
 		}
 	}
 	if curRef != nil {
@@ -414,14 +432,20 @@ func (c *Controller) updatePod(oldObj, curObj any) {
 		if isFinished(job) && hasTrackingFinalizer(curPod) {
 			c.enqueueOrphan(curPod)
 		}
-		c.enqueue(job, c.opts.SyncDelay)
+		if !isPodTerminal(oldPod) && isPodTerminal(curPod) && job.Status.Active <= 1 {
+			// The Job's last active pod just ended: the Job may be done, and
+			// there is no burst of changes left to batch with.
+			c.enqueue(job, 0)
+			return
+		}
+		c.enqueueBatched(job)
 		return
 	}
 	if hasTrackingFinalizer(curPod) {
 		c.enqueueOrphan(curPod)
 	}
 	for _, job := range c.jobsMatching(curPod) {
-		c.enqueue(job, c.opts.SyncDelay)
+		c.enqueueBatched(job)
 	}
 }
 
@@ -453,7 +477,7 @@ func (c *Controller) deletePod(obj any, final bool) {
 	if final || !hasTrackingFinalizer(pod) {
 		c.finalizerExpectations.Observed(key, string(pod.UID))
 	}
-	c.enqueue(job, c.opts.SyncDelay)
+	c.enqueueBatched(job)
 }
 
 // jobsMatching returns the unfinished Jobs of the pod's namespace whose
