@@ -43,7 +43,10 @@ type Options struct {
 	LimitBytes *int64
 	// Stream selects "Stdout" or "Stderr" only; "" or "All" means both.
 	Stream string
-	// PollInterval is how often a followed file is checked for growth. Default 50ms.
+	// PollInterval is how often an idle followed file is checked for growth. Default
+	// 50ms. After new records (and at the start) it is checked sooner, a tenth of
+	// PollInterval, and the wait doubles back up to PollInterval while nothing comes,
+	// so a container that just wrote or just ended is noticed within milliseconds.
 	PollInterval time.Duration
 	// Clock supplies now (SinceSeconds) and the poll timer. Default: the real clock.
 	Clock clock.Clock
@@ -146,6 +149,7 @@ func Scan(ctx context.Context, path string, opts ScanOptions, fn func(Record) er
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 50 * time.Millisecond
 	}
+	p := newPoller(opts.Clock, opts.PollInterval)
 	var f *os.File
 	stopping := false
 	for f == nil {
@@ -164,7 +168,7 @@ func Scan(ctx context.Context, path string, opts ScanOptions, fn func(Record) er
 			stopping = true // one more look: it may have been created just now
 			continue
 		}
-		if err := wait(ctx, opts.Clock, opts.PollInterval); err != nil {
+		if err := p.wait(ctx); err != nil {
 			return nil
 		}
 	}
@@ -216,6 +220,7 @@ func Scan(ctx context.Context, path string, opts ScanOptions, fn func(Record) er
 			if err := fn(rec); err != nil {
 				return err
 			}
+			p.reset()
 		}
 		if !opts.Follow || stopping {
 			return nil
@@ -224,15 +229,37 @@ func Scan(ctx context.Context, path string, opts ScanOptions, fn func(Record) er
 			stopping = true // drain what was written before it stopped, then end
 			continue
 		}
-		if err := wait(ctx, opts.Clock, opts.PollInterval); err != nil {
+		if err := p.wait(ctx); err != nil {
 			return nil
 		}
 	}
 }
 
-func wait(ctx context.Context, c clock.Clock, d time.Duration) error {
-	t := c.NewTimer(d)
+// poller paces a follow: the first checks come quickly (a tenth of the idle interval)
+// and the wait doubles up to the idle interval while the file stays still.
+type poller struct {
+	clock clock.Clock
+	first time.Duration
+	idle  time.Duration
+	next  time.Duration
+}
+
+func newPoller(c clock.Clock, idle time.Duration) *poller {
+	first := idle / 10
+	if first <= 0 {
+		first = idle
+	}
+	return &poller{clock: c, first: first, idle: idle, next: first}
+}
+
+// reset makes the next wait short again (the file just grew).
+func (p *poller) reset() { p.next = p.first }
+
+// wait sleeps for the current interval (or until ctx ends) and doubles it.
+func (p *poller) wait(ctx context.Context) error {
+	t := p.clock.NewTimer(p.next)
 	defer t.Stop()
+	p.next = min(2*p.next, p.idle)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
