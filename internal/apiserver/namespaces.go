@@ -23,22 +23,15 @@ const systemManager = "kjet-apiserver"
 var bootstrapNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease}
 
 // Bootstrap creates the namespaces default, kube-system, kube-public and
-// kube-node-lease and a "default" ServiceAccount in each if missing. It is idempotent.
+// kube-node-lease and a "default" ServiceAccount in each if missing. It is idempotent,
+// and on a store that has them already it only reads them: a create would build the
+// field managers first, which is start-up time spent on nothing.
 func (s *Server) Bootstrap(ctx context.Context) error {
 	if s.namespaces == nil {
 		return errors.New("apiserver: bootstrap needs the namespaces resource")
 	}
 	for _, name := range bootstrapNamespaces {
-		ns := s.namespaces.New()
-		accessor, err := metaAccessor(ns)
-		if err != nil {
-			return err
-		}
-		accessor.SetName(name)
-		obj, _, err := s.createObject(ctx, s.namespaces, "", ns, writeOptions{manager: systemManager})
-		if apierrors.IsAlreadyExists(err) {
-			obj, _, err = s.readObject(ctx, s.namespaces, "", name)
-		}
+		obj, err := s.ensureObject(ctx, s.namespaces, "", name)
 		if err != nil {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
 		}
@@ -47,6 +40,27 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ensureObject returns the object name of res in namespace, creating an empty one as
+// the server's own manager if it does not exist.
+func (s *Server) ensureObject(ctx context.Context, res *resource, namespace, name string) (runtime.Object, error) {
+	obj, _, err := s.readObject(ctx, res, namespace, name)
+	if !apierrors.IsNotFound(err) {
+		return obj, err
+	}
+	obj = res.New()
+	accessor, err := metaAccessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	accessor.SetName(name)
+	accessor.SetNamespace(namespace)
+	obj, _, err = s.createObject(ctx, res, namespace, obj, writeOptions{manager: systemManager})
+	if apierrors.IsAlreadyExists(err) {
+		obj, _, err = s.readObject(ctx, res, namespace, name)
+	}
+	return obj, err
 }
 
 // ensureDefaultServiceAccount creates the "default" ServiceAccount of a namespace
@@ -62,15 +76,7 @@ func (s *Server) ensureDefaultServiceAccount(ctx context.Context, namespace runt
 	if ns.GetDeletionTimestamp() != nil {
 		return nil
 	}
-	sa := s.serviceAccounts.New()
-	accessor, err := metaAccessor(sa)
-	if err != nil {
-		return err
-	}
-	accessor.SetName("default")
-	accessor.SetNamespace(ns.GetName())
-	_, _, err = s.createObject(ctx, s.serviceAccounts, ns.GetName(), sa, writeOptions{manager: systemManager})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	if _, err := s.ensureObject(ctx, s.serviceAccounts, ns.GetName(), "default"); err != nil {
 		return fmt.Errorf("creating the default service account of namespace %s: %w", ns.GetName(), err)
 	}
 	return nil

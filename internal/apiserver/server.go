@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/applyconfigurations"
 	"k8s.io/utils/clock"
 
+	"github.com/kjet-dev/kjet/internal/apiserver/internal/typeschema"
 	"github.com/kjet-dev/kjet/internal/registry"
 	"github.com/kjet-dev/kjet/internal/storage"
 )
@@ -82,8 +84,9 @@ type Server struct {
 	stopping     chan struct{}
 	stoppingOnce sync.Once
 
-	// typeConverter is built on first use (it costs ~120 ms of CPU, most of the API
-	// server's start-up otherwise); Run warms it up in the background.
+	// typeConverter is built on first use, from the pre-parsed schema in typeschema
+	// (~1 ms; client-go's own YAML would cost ~100 ms); Run warms it up, with every
+	// resource's field managers, in the background.
 	typeConverterOnce sync.Once
 	typeConverter     managedfields.TypeConverter
 }
@@ -203,9 +206,7 @@ func (s *Server) newResource(r registry.Resource) (*resource, error) {
 // converter does not know go without managedFields (nil managers).
 func (s *Server) fieldManagers(res *resource) (spec, status *managedfields.FieldManager) {
 	res.managersOnce.Do(func() {
-		s.typeConverterOnce.Do(func() {
-			s.typeConverter = applyconfigurations.NewTypeConverter(s.codecs.scheme)
-		})
+		s.typeConverterOnce.Do(func() { s.typeConverter = newTypeConverter(s.codecs.scheme) })
 		scheme := s.codecs.scheme
 		if fm, err := managedfields.NewDefaultFieldManager(s.typeConverter, scheme, scheme, scheme, res.gvk, res.gvk.GroupVersion(), "", nil); err == nil {
 			res.fieldManager = fm
@@ -217,6 +218,18 @@ func (s *Server) fieldManagers(res *resource) (spec, status *managedfields.Field
 		}
 	})
 	return res.fieldManager, res.statusFieldManager
+}
+
+// newTypeConverter is applyconfigurations.NewTypeConverter(scheme) with the schema
+// decoded from typeschema's embedded copy instead of parsed from client-go's YAML. The
+// schema is the same (typeschema's tests check it), so if the embedded copy cannot be
+// decoded, client-go's parser serves instead, only slower.
+func newTypeConverter(scheme *runtime.Scheme) managedfields.TypeConverter {
+	parser, err := typeschema.Parser()
+	if err != nil {
+		return applyconfigurations.NewTypeConverter(scheme)
+	}
+	return managedfields.NewSchemeTypeConverter(scheme, parser)
 }
 
 // warmFieldManagers builds every resource's field managers, so the first writes after
