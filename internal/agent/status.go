@@ -94,7 +94,7 @@ func buildPodStatus(pod *corev1.Pod, in statusInput) corev1.PodStatus {
 		st.QOSClass = qosClass(pod)
 	}
 	if !in.startTime.IsZero() {
-		t := metav1.NewTime(in.startTime)
+		t := apiTime(in.startTime)
 		st.StartTime = &t
 	}
 	for _, c := range pod.Spec.InitContainers {
@@ -125,7 +125,7 @@ func containerStatus(pod *corev1.Pod, c *corev1.Container, in statusInput, isIni
 	switch {
 	case rec.running():
 		cs.ContainerID = containerIDPrefix + rec.cur.ID
-		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(rec.cur.StartedAt)}
+		cs.State.Running = &corev1.ContainerStateRunning{StartedAt: apiTime(rec.cur.StartedAt)}
 		cs.Ready = in.ready[c.Name]
 		*cs.Started = in.started[c.Name]
 		if rec.prev != nil {
@@ -150,6 +150,13 @@ func containerStatus(pod *corev1.Pod, c *corev1.Container, in statusInput, isIni
 	return cs
 }
 
+// apiTime is t at the precision the API keeps (whole seconds, in JSON and protobuf
+// alike). A status built with finer times never equals the pod read back, so every
+// write would be followed by a second, empty one when the agent sees its own update.
+func apiTime(t time.Time) metav1.Time {
+	return metav1.NewTime(t.Truncate(time.Second))
+}
+
 func terminatedState(s *runtime.ContainerStatus) *corev1.ContainerStateTerminated {
 	reason := s.Reason
 	if reason == "" {
@@ -163,8 +170,8 @@ func terminatedState(s *runtime.ContainerStatus) *corev1.ContainerStateTerminate
 		Signal:      int32(s.Signal),
 		Reason:      reason,
 		Message:     s.Message,
-		StartedAt:   metav1.NewTime(s.StartedAt),
-		FinishedAt:  metav1.NewTime(s.FinishedAt),
+		StartedAt:   apiTime(s.StartedAt),
+		FinishedAt:  apiTime(s.FinishedAt),
 		ContainerID: containerIDPrefix + s.ID,
 	}
 }
@@ -195,7 +202,7 @@ func podConditions(pod *corev1.Pod, in statusInput, st corev1.PodStatus) []corev
 		if ok {
 			c.Status, c.Reason, c.Message = corev1.ConditionTrue, "", ""
 		}
-		c.LastTransitionTime = metav1.NewTime(in.now)
+		c.LastTransitionTime = apiTime(in.now)
 		for _, p := range pod.Status.Conditions {
 			if p.Type == t && p.Status == c.Status {
 				c.LastTransitionTime = p.LastTransitionTime

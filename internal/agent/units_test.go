@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
@@ -279,6 +281,44 @@ func TestBuildPodStatus(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.check(t, buildPodStatus(pod, tc.in))
+		})
+	}
+}
+
+// The agent compares the status it would write with the pod it reads back; a status with
+// times finer than the API keeps would never match, and every write would cost a second,
+// empty one when the agent sees its own update.
+func TestBuiltStatusMatchesItsRoundTrip(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 7, 123456789, time.UTC)
+	started := now.Add(-1500 * time.Millisecond)
+	run := &containerRecord{cur: &runtime.ContainerStatus{ID: "x", State: runtime.StateRunning, StartedAt: started}}
+	done := &containerRecord{cur: &runtime.ContainerStatus{ID: "x", State: runtime.StateExited, StartedAt: started, FinishedAt: now}, decided: true, final: true}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "a", Image: "busybox"}}}}
+	cases := []struct {
+		name string
+		in   statusInput
+	}{
+		{name: "running", in: statusInput{now: now, startTime: started, sandboxed: true, initialized: true,
+			ready: map[string]bool{"a": true}, started: map[string]bool{"a": true}, recs: map[string]*containerRecord{"a": run}}},
+		{name: "succeeded", in: statusInput{now: now, startTime: started, sandboxed: true, initialized: true, terminal: true,
+			phase: corev1.PodSucceeded, recs: map[string]*containerRecord{"a": done}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			written := pod.DeepCopy()
+			written.Status = buildPodStatus(pod, tc.in)
+			data, err := json.Marshal(written)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var readBack corev1.Pod
+			if err := json.Unmarshal(data, &readBack); err != nil {
+				t.Fatal(err)
+			}
+			if again := buildPodStatus(&readBack, tc.in); !apiequality.Semantic.DeepEqual(readBack.Status, again) {
+				t.Fatalf("status read back differs from the one rebuilt from it:\n%+v\n%+v", readBack.Status, again)
+			}
 		})
 	}
 }
