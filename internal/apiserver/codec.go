@@ -24,17 +24,22 @@ const (
 	mediaProtobuf = "application/vnd.kubernetes.protobuf"
 )
 
-// codecs bundles the scheme and the serializers built from it. It is immutable after
-// newCodecs and shared by every request.
+// codecs bundles the scheme, the serializers built from it and the decoded values of
+// recent watch events. It is shared by every request of a Server; all but watchEvents
+// (which is safe for concurrent use) is immutable after newCodecs.
 type codecs struct {
 	scheme *runtime.Scheme
-	// json and prettyJSON encode responses; storageJSON encodes and decodes stored values.
+	// json and prettyJSON encode responses; protobuf (and json, for values older
+	// kjet versions wrote) also encode and decode stored values.
 	json       *json.Serializer
 	prettyJSON *json.Serializer
 	yaml       *json.Serializer
 	protobuf   *protobuf.Serializer
 	// decoders are the request-body decoders by media type.
 	decoders map[string]bodyDecoders
+	// watchEvents are the decoded values of recent storage events, shared by every
+	// watch so that each change is decoded and encoded once, not once per watch.
+	watchEvents *watchEventCache
 }
 
 // bodyDecoders are the lenient and strict decoders of one media type.
@@ -60,6 +65,8 @@ func newCodecs() (*codecs, error) {
 		prettyJSON: json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Pretty: true}),
 		yaml:       json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Yaml: true}),
 		protobuf:   protobuf.NewSerializer(scheme, scheme),
+
+		watchEvents: newWatchEventCache(watchEventCacheSize),
 	}
 	c.decoders = map[string]bodyDecoders{
 		mediaJSON: {

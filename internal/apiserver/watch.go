@@ -31,7 +31,9 @@ type watchStream struct {
 	res   *resource
 	as    negotiated
 	table struct{ columnsSent bool }
-	buf   bytes.Buffer
+	// buf holds an event's encoded object, line a JSON event being written.
+	buf  bytes.Buffer
+	line []byte
 	// frames, when set, carries protobuf events (length-delimited WatchEvents).
 	frames io.Writer
 }
@@ -44,10 +46,43 @@ func (ws *watchStream) send(eventType watch.EventType, obj runtime.Object) error
 	}
 	ws.buf.Reset()
 	if ws.frames != nil {
-		if err := ws.s.codecs.protobuf.Encode(out, &ws.buf); err != nil {
-			return fmt.Errorf("encoding watch event: %w", err)
-		}
-		event := &metav1.WatchEvent{Type: string(eventType), Object: runtime.RawExtension{Raw: ws.buf.Bytes()}}
+		err = ws.s.codecs.protobuf.Encode(out, &ws.buf)
+	} else {
+		err = ws.s.codecs.json.Encode(out, &ws.buf)
+	}
+	if err != nil {
+		return fmt.Errorf("encoding watch event: %w", err)
+	}
+	// The JSON encoder ended the object with a newline; writeEvent adds its own.
+	return ws.writeEvent(eventType, bytes.TrimSuffix(ws.buf.Bytes(), []byte("\n")))
+}
+
+// sendShared sends a storage event's object that every watch of the resource shares:
+// its encoding is shared too when the client asked for the object as it is.
+func (ws *watchStream) sendShared(eventType watch.EventType, so *sharedObject) error {
+	switch ws.as.kind {
+	case acceptTable:
+		// Table cells and rows may set fields of the object: give them a copy.
+		return ws.send(eventType, so.obj.DeepCopyObject())
+	case acceptPartialMetadata:
+		return ws.send(eventType, so.obj)
+	}
+	mediaType := mediaJSON
+	if ws.frames != nil {
+		mediaType = mediaProtobuf
+	}
+	data, err := so.encoded(ws.s.codecs, mediaType)
+	if err != nil {
+		return err
+	}
+	return ws.writeEvent(eventType, data)
+}
+
+// writeEvent writes and flushes one event whose object is already encoded (without a
+// trailing newline) in the stream's media type.
+func (ws *watchStream) writeEvent(eventType watch.EventType, object []byte) error {
+	if ws.frames != nil {
+		event := &metav1.WatchEvent{Type: string(eventType), Object: runtime.RawExtension{Raw: object}}
 		data, err := event.Marshal()
 		if err != nil {
 			return fmt.Errorf("encoding watch event: %w", err)
@@ -55,22 +90,15 @@ func (ws *watchStream) send(eventType watch.EventType, obj runtime.Object) error
 		if _, err := ws.frames.Write(data); err != nil {
 			return fmt.Errorf("writing watch event: %w", err)
 		}
-		if err := ws.rc.Flush(); err != nil {
-			return fmt.Errorf("flushing watch event: %w", err)
+	} else {
+		ws.line = append(ws.line[:0], `{"type":"`...)
+		ws.line = append(ws.line, eventType...)
+		ws.line = append(ws.line, `","object":`...)
+		ws.line = append(ws.line, object...)
+		ws.line = append(ws.line, "}\n"...)
+		if _, err := ws.w.Write(ws.line); err != nil {
+			return fmt.Errorf("writing watch event: %w", err)
 		}
-		return nil
-	}
-	ws.buf.WriteString(`{"type":"`)
-	ws.buf.WriteString(string(eventType))
-	ws.buf.WriteString(`","object":`)
-	if err := ws.s.codecs.json.Encode(out, &ws.buf); err != nil {
-		return fmt.Errorf("encoding watch event: %w", err)
-	}
-	// The encoder ended the object with a newline; close the event on the same line.
-	ws.buf.Truncate(ws.buf.Len() - 1)
-	ws.buf.WriteString("}\n")
-	if _, err := ws.w.Write(ws.buf.Bytes()); err != nil {
-		return fmt.Errorf("writing watch event: %w", err)
 	}
 	if err := ws.rc.Flush(); err != nil {
 		return fmt.Errorf("flushing watch event: %w", err)
@@ -105,7 +133,9 @@ func (ws *watchStream) transform(eventType watch.EventType, obj runtime.Object) 
 	case acceptPartialMetadata:
 		return partialMetadata(obj)
 	default:
-		obj.GetObjectKind().SetGroupVersionKind(ws.res.gvk)
+		if obj.GetObjectKind().GroupVersionKind() != ws.res.gvk {
+			obj.GetObjectKind().SetGroupVersionKind(ws.res.gvk)
+		}
 		return obj, nil
 	}
 }
@@ -324,7 +354,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 			if obj == nil {
 				continue
 			}
-			if err := ws.send(eventType, obj); err != nil {
+			if err := ws.sendShared(eventType, obj); err != nil {
 				return
 			}
 		}
@@ -333,21 +363,22 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 
 // convertEvent turns a storage event into a watch event for a watcher with sel: an
 // object that stopped matching is DELETED, one that started matching is ADDED. A nil
-// object means the watcher does not see the change.
-func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (watch.EventType, runtime.Object, error) {
+// object means the watcher does not see the change. The object is shared with the
+// other watches and must not be modified.
+func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (watch.EventType, *sharedObject, error) {
 	switch ev.Type {
 	case storage.EventDelete:
-		obj, err := s.decodeKV(res, ev.KV.Value, ev.KV.ModRevision)
+		obj, err := s.sharedValue(res, ev.KV, ev.KV.ModRevision, false)
 		if err != nil {
 			return "", nil, err
 		}
-		ok, err := s.matches(res, obj, sel)
+		ok, err := s.matches(res, obj.obj, sel)
 		if err != nil || !ok {
 			return "", nil, err
 		}
 		return watch.Deleted, obj, nil
 	default:
-		obj, err := s.decodeKV(res, ev.KV.Value, ev.KV.ModRevision)
+		obj, err := s.sharedValue(res, ev.KV, ev.KV.ModRevision, false)
 		if err != nil {
 			return "", nil, err
 		}
@@ -358,20 +389,20 @@ func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (w
 			}
 			return watch.Modified, obj, nil
 		}
-		curMatch, err := s.matches(res, obj, sel)
+		curMatch, err := s.matches(res, obj.obj, sel)
 		if err != nil {
 			return "", nil, err
 		}
 		prevMatch := false
-		var prev runtime.Object
+		var prev *sharedObject
 		switch {
 		case created:
 		case ev.PrevKV != nil:
-			prev, err = s.decodeKV(res, ev.PrevKV.Value, ev.KV.ModRevision)
+			prev, err = s.sharedValue(res, *ev.PrevKV, ev.KV.ModRevision, true)
 			if err != nil {
 				return "", nil, err
 			}
-			if prevMatch, err = s.matches(res, prev, sel); err != nil {
+			if prevMatch, err = s.matches(res, prev.obj, sel); err != nil {
 				return "", nil, err
 			}
 		default:
@@ -389,4 +420,13 @@ func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (w
 			return "", nil, nil
 		}
 	}
+}
+
+// sharedValue decodes kv, a value of the change at rev (its own, or the one before it
+// when prev), once for every watch of res; the object's resourceVersion is rev.
+func (s *Server) sharedValue(res *resource, kv storage.KeyValue, rev int64, prev bool) (*sharedObject, error) {
+	k := eventValueKey{res: res, key: kv.Key, rev: rev, prev: prev}
+	return s.codecs.watchEvents.get(k, func() (runtime.Object, error) {
+		return s.decodeKV(res, kv.Value, rev)
+	})
 }
