@@ -70,11 +70,21 @@ type sharedObject struct {
 	obj        runtime.Object
 	err        error
 
-	// encoded are obj's encodings by media type, each made on first use. Only the
-	// object as it is (acceptObject) is encoded here; tables and partial metadata
-	// depend on the request.
-	json, protobuf sharedEncoding
+	// encodings are obj's encodings by form and media type (JSON, protobuf). Tables
+	// are not shared: they depend on the request and the watch's state.
+	encodings [numSharedForms][2]sharedEncoding
 }
+
+// sharedForm is what a watch sends of a shared object.
+type sharedForm int
+
+const (
+	// formObject is the object as it is.
+	formObject sharedForm = iota
+	// formPartialMetadata is its metadata only (metadata informers).
+	formPartialMetadata
+	numSharedForms
+)
 
 // sharedEncoding is one lazily made encoding of a sharedObject.
 type sharedEncoding struct {
@@ -83,16 +93,24 @@ type sharedEncoding struct {
 	err  error
 }
 
-// encoded returns obj encoded as mediaType (mediaProtobuf, or JSON otherwise),
+// encoded returns obj in form, encoded as mediaType (mediaProtobuf, or JSON otherwise)
 // without a trailing newline. The bytes are shared: callers must not modify them.
-func (so *sharedObject) encoded(c *codecs, mediaType string) ([]byte, error) {
-	enc, encoder := &so.json, runtime.Encoder(c.json)
+func (so *sharedObject) encoded(c *codecs, form sharedForm, mediaType string) ([]byte, error) {
+	enc, encoder := &so.encodings[form][0], runtime.Encoder(c.json)
 	if mediaType == mediaProtobuf {
-		enc, encoder = &so.protobuf, c.protobuf
+		enc, encoder = &so.encodings[form][1], c.protobuf
 	}
 	enc.once.Do(func() {
+		out := so.obj
+		if form == formPartialMetadata {
+			var err error
+			if out, err = partialMetadata(so.obj); err != nil {
+				enc.err = err
+				return
+			}
+		}
 		var buf bytes.Buffer
-		if err := encoder.Encode(so.obj, &buf); err != nil {
+		if err := encoder.Encode(out, &buf); err != nil {
 			enc.err = fmt.Errorf("encoding watch event: %w", err)
 			return
 		}

@@ -57,21 +57,22 @@ func (ws *watchStream) send(eventType watch.EventType, obj runtime.Object) error
 	return ws.writeEvent(eventType, bytes.TrimSuffix(ws.buf.Bytes(), []byte("\n")))
 }
 
-// sendShared sends a storage event's object that every watch of the resource shares:
-// its encoding is shared too when the client asked for the object as it is.
+// sendShared sends a storage event's object that every watch of the resource shares,
+// with its encoding, shared too unless the client asked for a table.
 func (ws *watchStream) sendShared(eventType watch.EventType, so *sharedObject) error {
+	form := formObject
 	switch ws.as.kind {
 	case acceptTable:
 		// Table cells and rows may set fields of the object: give them a copy.
 		return ws.send(eventType, so.obj.DeepCopyObject())
 	case acceptPartialMetadata:
-		return ws.send(eventType, so.obj)
+		form = formPartialMetadata
 	}
 	mediaType := mediaJSON
 	if ws.frames != nil {
 		mediaType = mediaProtobuf
 	}
-	data, err := so.encoded(ws.s.codecs, mediaType)
+	data, err := so.encoded(ws.s.codecs, form, mediaType)
 	if err != nil {
 		return err
 	}
