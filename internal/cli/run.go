@@ -12,6 +12,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -107,7 +108,12 @@ func Run(ctx context.Context, opts Options) int {
 }
 
 func run(ctx context.Context, opts Options, cfg *rest.Config, manifests []manifest) int {
-	client, err := kubernetes.NewForConfig(cfg)
+	// The typed client (the follower's informers, logs, deletes) speaks protobuf, as
+	// Kubernetes' own components do: cheaper to encode and decode than JSON on both ends.
+	typed := rest.CopyConfig(cfg)
+	typed.ContentType = runtime.ContentTypeProtobuf
+	typed.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	client, err := kubernetes.NewForConfig(typed)
 	if err != nil {
 		fmt.Fprintf(opts.ErrOut, "error: %v\n", err)
 		return ExitFailed
