@@ -67,6 +67,9 @@ type Options struct {
 	// of them to exit before reporting them running: a container that exits at once then
 	// costs one status write instead of two. Default 5 ms; negative disables it.
 	StartedStatusDelay time.Duration
+	// StatusWriters is how many pods' statuses are written to the API at once; default
+	// DefaultStatusWriters.
+	StatusWriters int
 	// Logger receives the agent's own diagnostics; default slog.Default().
 	Logger *slog.Logger
 }
@@ -79,6 +82,8 @@ type Agent struct {
 	clock    clock.Clock
 	log      *slog.Logger
 	recorder record.EventRecorder
+	// statuses writes the pods' statuses; set by Run before any pod worker starts.
+	statuses *statusManager
 
 	// nodeAllocatable is what the node offers, for resourceFieldRef defaults.
 	nodeAllocatable corev1.ResourceList
@@ -137,6 +142,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.StartedStatusDelay == 0 {
 		opts.StartedStatusDelay = 5 * time.Millisecond
+	}
+	if opts.StatusWriters <= 0 {
+		opts.StatusWriters = DefaultStatusWriters
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -197,12 +205,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.mu.Unlock()
 
+	// A fresh queue per Run: a queue shut down by the last Run takes nothing more.
+	a.statuses = newStatusManager(a.client, a.clock, a.log, a.opts.StatusWriters)
 	var loops sync.WaitGroup
 	defer loops.Wait()
 	defer cancel()
-	loops.Add(2)
+	loops.Add(3)
 	go func() { defer loops.Done(); a.dispatchExits(ctx, exited) }()
 	go func() { defer loops.Done(); a.heartbeat(ctx, node) }()
+	go func() { defer loops.Done(); a.statuses.run(ctx) }()
 
 	factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {

@@ -1,14 +1,11 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kjet-dev/kjet/internal/runtime"
@@ -273,42 +270,4 @@ func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
 		return corev1.PodQOSGuaranteed
 	}
 	return corev1.PodQOSBurstable
-}
-
-// writeStatus sends the pod's status to the API when it changed, retrying conflicts
-// against a fresh copy of the pod.
-func (w *podWorker) writeStatus(ctx context.Context, pod *corev1.Pod) {
-	status := buildPodStatus(pod, w.statusInput(pod))
-	if w.lastWritten != nil && apiequality.Semantic.DeepEqual(*w.lastWritten, status) {
-		return
-	}
-	if apiequality.Semantic.DeepEqual(pod.Status, status) {
-		w.lastWritten = &status
-		return
-	}
-	pods := w.a.client.CoreV1().Pods(pod.Namespace)
-	cur := pod
-	for attempt := 0; attempt < 5; attempt++ {
-		updated := cur.DeepCopy()
-		updated.Status = buildPodStatus(cur, w.statusInput(cur))
-		_, err := pods.UpdateStatus(ctx, updated, metav1.UpdateOptions{})
-		if err == nil {
-			w.lastWritten = &updated.Status
-			return
-		}
-		if apierrors.IsNotFound(err) || ctx.Err() != nil {
-			return
-		}
-		if !apierrors.IsConflict(err) {
-			w.a.log.Warn("writing pod status", "pod", pod.Namespace+"/"+pod.Name, "err", err)
-			w.wakeAt(w.a.clock.Now().Add(time.Second))
-			return
-		}
-		fresh, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil || fresh.UID != pod.UID {
-			return
-		}
-		cur = fresh
-	}
-	w.wakeAt(w.a.clock.Now().Add(time.Second))
 }

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
@@ -93,11 +91,13 @@ type podWorker struct {
 	// adoptedTerminal: the API already showed the pod terminal when the worker started;
 	// its status is left as it is.
 	adoptedTerminal bool
-	deleteSent      bool
-	lastWritten     *corev1.PodStatus
-	timer           clock.Timer
-	timerAt         time.Time
-	again           bool
+	// deleteSent: the status manager was asked to delete the pod from the API.
+	deleteSent bool
+	// lastQueued is the latest status handed to the status manager.
+	lastQueued *corev1.PodStatus
+	timer      clock.Timer
+	timerAt    time.Time
+	again      bool
 	// startedRunning: this pass started a container that is running.
 	startedRunning bool
 }
@@ -337,12 +337,7 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		return false
 	}
 	w.startedRunning = false
-	if !w.adoptedTerminal {
-		w.writeStatus(ctx, pod)
-	}
-	if w.terminal && pod.DeletionTimestamp != nil && !w.deleteSent && w.allStopped() {
-		w.deleteFromAPI(ctx, pod)
-	}
+	w.queueStatus(pod)
 	return false
 }
 
@@ -489,24 +484,10 @@ func (w *podWorker) refresh(ctx context.Context, id string) {
 	rec.decided, rec.final = false, false
 }
 
-// deleteFromAPI removes the terminal pod from the API with grace 0, once.
-func (w *podWorker) deleteFromAPI(ctx context.Context, pod *corev1.Pod) {
-	uid := pod.UID
-	err := w.a.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
-		GracePeriodSeconds: new(int64),
-		Preconditions:      &metav1.Preconditions{UID: &uid},
-	})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		w.a.log.Warn("deleting pod", "pod", pod.Namespace+"/"+pod.Name, "err", err)
-		w.wakeAt(w.a.clock.Now().Add(time.Second))
-		return
-	}
-	w.deleteSent = true
-}
-
 // teardown runs when the pod left the API: stop what still runs, forget the containers
 // and remove the pod's directory.
 func (w *podWorker) teardown(ctx context.Context, pod *corev1.Pod) {
+	w.a.statuses.forget(w.uid)
 	if ctx.Err() != nil {
 		return
 	}
