@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
@@ -197,4 +198,37 @@ func (e *testEnv) countEvents(b *testing.B, path, accept string) chan struct{} {
 		<-done
 	})
 	return events
+}
+
+// BenchmarkDecodeStoredPod decodes a stored pod the way every read and watch event
+// does, from each storage format: protobuf (written now) and JSON (written by kjet
+// before protobuf, still read).
+func BenchmarkDecodeStoredPod(b *testing.B) {
+	e := newTestEnv(b)
+	res := e.server.byGroupVersion["v1"]["pods"]
+	protobufValue, err := e.server.codecs.encodeStorage(benchPod("a"), res.gvk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var jsonValue bytes.Buffer
+	if err := e.server.codecs.json.Encode(benchPod("a"), &jsonValue); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name  string
+		value []byte
+	}{
+		{name: "protobuf", value: protobufValue},
+		{name: "json", value: jsonValue.Bytes()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.value)))
+			for i := 0; i < b.N; i++ {
+				if _, err := e.server.decodeKV(res, bc.value, 7); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
