@@ -66,7 +66,7 @@ func newCodecs() (*codecs, error) {
 		yaml:       json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Yaml: true}),
 		protobuf:   protobuf.NewSerializer(scheme, scheme),
 
-		watchEvents: newWatchEventCache(watchEventCacheSize),
+		watchEvents: newWatchEventCache(watchEventCacheEntries, watchEventCacheBytes),
 	}
 	c.decoders = map[string]bodyDecoders{
 		mediaJSON: {

@@ -8,12 +8,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// watchEventCacheSize is how many decoded values of recent storage events the watches
-// of a Server share. Watches read their events within moments of each other (a watch
-// falls behind by at most its store buffer), so a few hundred cover the informers of
-// one process; a watch further behind decodes for itself. A pod takes about 15 kB
-// decoded and encoded, so the cache holds at most ~15 MB.
-const watchEventCacheSize = 1024
+// Bounds of the watch event cache. Watches read their events within moments of each
+// other (a watch falls behind by at most its store buffer), so the last thousand
+// values cover the informers of one process; a watch further behind decodes for
+// itself. The byte bound keeps large objects (ConfigMaps, Secrets up to 1 MiB) from
+// holding much memory: a value costs about sharedObjectCostFactor times its stored
+// size once decoded and encoded as JSON and protobuf.
+const (
+	watchEventCacheEntries = 1024
+	watchEventCacheBytes   = 64 << 20
+	sharedObjectCostFactor = 6
+)
 
 // eventValueKey names one stored value of one change: the change's key and revision,
 // and whether it is the value before the change (a put's PrevKV) or the event's own.
@@ -26,32 +31,46 @@ type eventValueKey struct {
 
 // watchEventCache holds the decoded objects of recent storage events for every watch
 // of a Server, so that N watches of a resource decode (and encode) each change once
-// instead of N times. It is safe for concurrent use.
+// instead of N times. It keeps the newest values within a count and a byte bound. It
+// is safe for concurrent use.
 type watchEventCache struct {
+	maxBytes int
+
 	mu sync.Mutex
-	// entries and ring are guarded by mu. ring holds the keys of entries in insertion
-	// order; next is where the next key goes, evicting the oldest.
+	// entries, fifo, oldest, count and bytes are guarded by mu. fifo is a ring of
+	// entries' keys in insertion order: count of them from index oldest; bytes is
+	// their estimated cost.
 	entries map[eventValueKey]*sharedObject
-	ring    []eventValueKey
-	next    int
+	fifo    []eventValueKey
+	oldest  int
+	count   int
+	bytes   int
 }
 
-func newWatchEventCache(size int) *watchEventCache {
-	return &watchEventCache{entries: make(map[eventValueKey]*sharedObject, size), ring: make([]eventValueKey, size)}
+// newWatchEventCache returns a cache of at most maxEntries values costing at most
+// maxBytes (estimated).
+func newWatchEventCache(maxEntries, maxBytes int) *watchEventCache {
+	return &watchEventCache{
+		maxBytes: maxBytes,
+		entries:  make(map[eventValueKey]*sharedObject, maxEntries),
+		fifo:     make([]eventValueKey, maxEntries),
+	}
 }
 
-// get returns the shared object for k, decoding it with decode on first use. Watches
-// asking for the same value at the same time wait for one decode.
-func (c *watchEventCache) get(k eventValueKey, decode func() (runtime.Object, error)) (*sharedObject, error) {
+// get returns the shared object for k, a stored value of storedSize bytes, decoding it
+// with decode on first use. Watches asking for the same value at the same time wait
+// for one decode.
+func (c *watchEventCache) get(k eventValueKey, storedSize int, decode func() (runtime.Object, error)) (*sharedObject, error) {
 	c.mu.Lock()
 	so, ok := c.entries[k]
 	if !ok {
-		so = &sharedObject{}
-		if old := c.ring[c.next]; old.res != nil {
-			delete(c.entries, old)
+		so = &sharedObject{cost: storedSize * sharedObjectCostFactor}
+		for c.count > 0 && (c.count == len(c.fifo) || c.bytes+so.cost > c.maxBytes) {
+			c.evictOldest()
 		}
-		c.ring[c.next] = k
-		c.next = (c.next + 1) % len(c.ring)
+		c.fifo[(c.oldest+c.count)%len(c.fifo)] = k
+		c.count++
+		c.bytes += so.cost
 		c.entries[k] = so
 	}
 	c.mu.Unlock()
@@ -62,10 +81,24 @@ func (c *watchEventCache) get(k eventValueKey, decode func() (runtime.Object, er
 	return so, nil
 }
 
+// evictOldest drops the oldest value; watches still holding it keep it alive. The
+// caller holds mu.
+func (c *watchEventCache) evictOldest() {
+	k := c.fifo[c.oldest]
+	c.fifo[c.oldest] = eventValueKey{}
+	c.oldest = (c.oldest + 1) % len(c.fifo)
+	c.count--
+	c.bytes -= c.entries[k].cost
+	delete(c.entries, k)
+}
+
 // sharedObject is one decoded stored value, seen by every watch of its resource. obj
 // must not be modified: watches copy it before any change (table rows) and encode it
 // read-only. Its encodings are made once, on first use.
 type sharedObject struct {
+	// cost is the estimated memory the value holds in the cache. Immutable.
+	cost int
+
 	decodeOnce sync.Once
 	obj        runtime.Object
 	err        error

@@ -37,7 +37,7 @@ func TestWatchEventCache(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						so, err := c.get(key(1), decode)
+						so, err := c.get(key(1), 10, decode)
 						if err != nil {
 							t.Error(err)
 						}
@@ -61,7 +61,7 @@ func TestWatchEventCache(t *testing.T) {
 				prev := key(1)
 				prev.prev = true
 				for _, k := range []eventValueKey{key(1), prev, key(1), prev} {
-					if _, err := c.get(k, decode); err != nil {
+					if _, err := c.get(k, 10, decode); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -74,17 +74,17 @@ func TestWatchEventCache(t *testing.T) {
 			name: "the oldest values are evicted",
 			run: func(t *testing.T, c *watchEventCache, decode func() (runtime.Object, error), decodes *atomic.Int32) {
 				for rev := int64(1); rev <= 10; rev++ {
-					if _, err := c.get(key(rev), decode); err != nil {
+					if _, err := c.get(key(rev), 10, decode); err != nil {
 						t.Fatal(err)
 					}
 				}
 				if n := len(c.entries); n != 4 {
 					t.Errorf("%d entries, want 4", n)
 				}
-				if _, err := c.get(key(10), decode); err != nil || decodes.Load() != 10 {
+				if _, err := c.get(key(10), 10, decode); err != nil || decodes.Load() != 10 {
 					t.Errorf("newest value decoded again (%d decodes, err %v)", decodes.Load(), err)
 				}
-				if _, err := c.get(key(1), decode); err != nil || decodes.Load() != 11 {
+				if _, err := c.get(key(1), 10, decode); err != nil || decodes.Load() != 11 {
 					t.Errorf("evicted value not decoded again (%d decodes, err %v)", decodes.Load(), err)
 				}
 				if n := len(c.entries); n != 4 {
@@ -93,11 +93,32 @@ func TestWatchEventCache(t *testing.T) {
 			},
 		},
 		{
+			name: "large values are evicted to stay within the byte bound",
+			run: func(t *testing.T, c *watchEventCache, decode func() (runtime.Object, error), decodes *atomic.Int32) {
+				// Each costs 600 of the 1000 bytes: only the newest stays.
+				for rev := int64(1); rev <= 3; rev++ {
+					if _, err := c.get(key(rev), 100, decode); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if len(c.entries) != 1 || c.bytes != 600 {
+					t.Errorf("%d entries of %d bytes, want 1 of 600", len(c.entries), c.bytes)
+				}
+				if _, err := c.get(key(3), 100, decode); err != nil || decodes.Load() != 3 {
+					t.Errorf("newest value decoded again (%d decodes, err %v)", decodes.Load(), err)
+				}
+				// A value larger than the bound is still shared while it is the newest.
+				if _, err := c.get(key(4), 1000, decode); err != nil || len(c.entries) != 1 {
+					t.Errorf("oversized value: %d entries, err %v", len(c.entries), err)
+				}
+			},
+		},
+		{
 			name: "a decode error reaches every watch",
 			run: func(t *testing.T, c *watchEventCache, _ func() (runtime.Object, error), decodes *atomic.Int32) {
 				bad := errors.New("bad value")
 				for range 2 {
-					if _, err := c.get(key(1), func() (runtime.Object, error) { decodes.Add(1); return nil, bad }); !errors.Is(err, bad) {
+					if _, err := c.get(key(1), 10, func() (runtime.Object, error) { decodes.Add(1); return nil, bad }); !errors.Is(err, bad) {
 						t.Errorf("got %v, want %v", err, bad)
 					}
 				}
@@ -114,7 +135,7 @@ func TestWatchEventCache(t *testing.T) {
 				decodes.Add(1)
 				return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}, nil
 			}
-			tt.run(t, newWatchEventCache(4), decode, &decodes)
+			tt.run(t, newWatchEventCache(4, 1000), decode, &decodes)
 		})
 	}
 }
