@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,6 +35,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// cpuProfileEnv names a file the test supervisor writes its CPU profile to:
+//
+//	KJET_TEST_SUPERVISOR_CPUPROFILE=/tmp/sup.pprof go test -run xxx -bench StartTrue
+//
+// writes /tmp/sup.pprof.<supervisor pid>, one per supervisor started.
+const cpuProfileEnv = "KJET_TEST_SUPERVISOR_CPUPROFILE"
+
 func runTestSupervisor(args []string) int {
 	if len(args) < 2 || args[0] != "--dir" {
 		fmt.Fprintln(os.Stderr, "usage: kjet-supervisor --dir DIR [IDLE-TIMEOUT]")
@@ -50,6 +58,21 @@ func runTestSupervisor(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// For profiling the supervisor under a benchmark: the detached supervisor
+	// (detachEnv unset) writes a CPU profile to PATH.PID until it exits.
+	if path := os.Getenv(cpuProfileEnv); path != "" && os.Getenv(detachEnv) != "1" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := RunSupervisor(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
