@@ -57,8 +57,11 @@ type Runtime struct {
 
 	mu      sync.Mutex // guards subs, backlog, exited
 	subs    map[*subscriber]struct{}
-	backlog []string        // exits received before anyone subscribed
-	exited  map[string]bool // containers known to have exited
+	backlog []string // exits received before anyone subscribed
+	// exited holds the containers known to have exited, with the final record their
+	// exit event carried (nil if it carried none). An exited container's record no
+	// longer changes, so Status answers from here without asking the supervisor.
+	exited map[string]*record
 
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
@@ -97,7 +100,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		opts:    opts,
 		pending: map[uint64]chan response{},
 		subs:    map[*subscriber]struct{}{},
-		exited:  map[string]bool{},
+		exited:  map[string]*record{},
 	}
 	conn, err := r.connect(ctx)
 	if err != nil {
@@ -205,7 +208,7 @@ func (r *Runtime) readLoop(conn net.Conn) {
 				break
 			}
 			if resp.Event == eventExited {
-				r.deliver(resp.ID)
+				r.deliver(resp.ID, resp.Record)
 				continue
 			}
 			r.connMu.Lock()
@@ -318,6 +321,7 @@ func (r *Runtime) call(ctx context.Context, req request) (response, error) {
 
 // Start implements runtime.Runtime.
 func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runtime.ContainerStatus, error) {
+	r.forgetExited(cfg.ID)
 	resp, err := r.call(ctx, request{Op: opStart, ID: cfg.ID, Config: &cfg})
 	if err != nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("starting container %s: %w", cfg.ID, err)
@@ -337,7 +341,12 @@ func (r *Runtime) Status(ctx context.Context, id string) (runtime.ContainerStatu
 	return rec.Status, err
 }
 
+// record returns a container's record: the final one its exit event brought, else
+// the supervisor's current one.
 func (r *Runtime) record(ctx context.Context, id string) (record, error) {
+	if rec, ok := r.exitedRecord(id); ok {
+		return rec, nil
+	}
 	resp, err := r.call(ctx, request{Op: opStatus, ID: id})
 	if err != nil {
 		return record{}, err
@@ -361,6 +370,9 @@ func (r *Runtime) List(ctx context.Context) ([]runtime.ContainerStatus, error) {
 // Remove implements runtime.Runtime.
 func (r *Runtime) Remove(ctx context.Context, id string) error {
 	_, err := r.call(ctx, request{Op: opRemove, ID: id})
+	if err == nil || errors.Is(err, runtime.ErrNotFound) {
+		r.forgetExited(id)
+	}
 	return err
 }
 

@@ -50,7 +50,7 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 			s.logger.Printf("container %s: %v", cfg.ID, werr)
 		}
 		close(c.done)
-		s.broadcastExit(cfg.ID)
+		s.broadcastExit(&rec)
 		return rec, nil
 	}
 	if err != nil {
@@ -350,7 +350,7 @@ func (s *supervisor) finish(c *container, ex exit) {
 		s.logger.Printf("container %s: %v", rec.Status.ID, err)
 	}
 	close(c.done)
-	s.broadcastExit(rec.Status.ID)
+	s.broadcastExit(&rec)
 }
 
 // stop sends SIGTERM to the container's process group, SIGKILL after grace, and

@@ -1,6 +1,10 @@
 package process
 
-import "context"
+import (
+	"context"
+
+	"github.com/kjet-dev/kjet/internal/runtime"
+)
 
 // maxBacklog bounds the exits kept for a subscriber that has not come yet.
 const maxBacklog = 10000
@@ -65,11 +69,15 @@ func (r *Runtime) Exited(ctx context.Context) <-chan string {
 	return out
 }
 
-// deliver hands an exit event to every subscriber.
-func (r *Runtime) deliver(id string) {
+// deliver hands an exit event to every subscriber. rec is the container's final
+// record when the supervisor sent it (nil from one that does not).
+func (r *Runtime) deliver(id string, rec *record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.exited[id] = true
+	if rec != nil && (rec.Status.ID != id || rec.Status.State != runtime.StateExited) {
+		rec = nil
+	}
+	r.exited[id] = rec
 	if len(r.subs) == 0 {
 		if len(r.backlog) >= maxBacklog {
 			r.backlog = r.backlog[1:]
@@ -90,5 +98,25 @@ func (r *Runtime) deliver(id string) {
 func (r *Runtime) knownExited(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.exited[id]
+	_, ok := r.exited[id]
+	return ok
+}
+
+// exitedRecord returns the final record an exit event brought for id.
+func (r *Runtime) exitedRecord(id string) (record, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec := r.exited[id]
+	if rec == nil {
+		return record{}, false
+	}
+	return *rec, true
+}
+
+// forgetExited drops what is known of id's exit: the container was removed, or a new
+// one with that ID is being started.
+func (r *Runtime) forgetExited(id string) {
+	r.mu.Lock()
+	delete(r.exited, id)
+	r.mu.Unlock()
 }

@@ -165,6 +165,24 @@ func TestExitedNotifications(t *testing.T) {
 			t.Fatalf("exits delivered: %v", got)
 		}
 	}
+	// The exit events carried the final records: Status answers from them, and a
+	// removed container is forgotten.
+	for _, id := range []string{"one", "two"} {
+		rec, ok := rt.exitedRecord(id)
+		if !ok || rec.Status.State != runtime.StateExited || rec.Status.Reason != "Completed" {
+			t.Fatalf("record from %s's exit event: %v %+v", id, ok, rec.Status)
+		}
+		st, err := rt.Status(ctx, id)
+		if err != nil || st.FinishedAt.IsZero() || st.ExitCode != 0 {
+			t.Fatalf("status of %s: %v %+v", id, err, st)
+		}
+	}
+	if err := rt.Remove(ctx, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Status(ctx, "one"); !errorsIsNotFound(err) {
+		t.Fatalf("status after remove: %v", err)
+	}
 }
 
 func TestStop(t *testing.T) {

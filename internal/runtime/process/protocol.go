@@ -30,7 +30,8 @@ const (
 	opShutdown = "shutdown"
 )
 
-// eventExited is the only event: a container exited and its record is final.
+// eventExited is the only event: a container exited and its record, which the
+// event carries, is final.
 const eventExited = "exited"
 
 type request struct {
@@ -47,7 +48,7 @@ type response struct {
 	Seq      uint64   `json:"seq"`
 	Error    string   `json:"error,omitempty"`
 	NotFound bool     `json:"notFound,omitempty"`
-	Record   *record  `json:"record,omitempty"`
+	Record   *record  `json:"record,omitempty"` // also on exit events: the final record
 	Records  []record `json:"records,omitempty"`
 	// Event and ID are set on pushed events.
 	Event string `json:"event,omitempty"`

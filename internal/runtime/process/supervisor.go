@@ -593,15 +593,16 @@ func errResponse(err error) response {
 // replayExits sends the client the exits no client has heard of yet.
 func (s *supervisor) replayExits(cc *clientConn) {
 	s.mu.Lock()
-	var ids []string
-	for id, c := range s.containers {
+	var recs []record
+	for _, c := range s.containers {
 		if c.rec.Status.State == runtime.StateExited && !c.reported {
-			ids = append(ids, id)
+			recs = append(recs, c.rec)
 		}
 	}
 	s.mu.Unlock()
-	for _, id := range ids {
-		if cc.send(response{Event: eventExited, ID: id}) == nil {
+	for i := range recs {
+		id := recs[i].Status.ID
+		if cc.send(response{Event: eventExited, ID: id, Record: &recs[i]}) == nil {
 			s.markReported(id)
 		}
 	}
@@ -615,8 +616,10 @@ func (s *supervisor) markReported(id string) {
 	s.mu.Unlock()
 }
 
-// broadcastExit tells every connected client that a container exited.
-func (s *supervisor) broadcastExit(id string) {
+// broadcastExit tells every connected client that a container exited, with its
+// final record (so that they need not ask for it).
+func (s *supervisor) broadcastExit(rec *record) {
+	id := rec.Status.ID
 	s.mu.Lock()
 	var to []*clientConn
 	for cc := range s.clients {
@@ -627,7 +630,7 @@ func (s *supervisor) broadcastExit(id string) {
 	s.mu.Unlock()
 	sent := false
 	for _, cc := range to {
-		if cc.send(response{Event: eventExited, ID: id}) == nil {
+		if cc.send(response{Event: eventExited, ID: id, Record: rec}) == nil {
 			sent = true
 		} else {
 			_ = cc.conn.Close()
