@@ -118,6 +118,22 @@ func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) 
 	return buf.Bytes(), nil
 }
 
+// unchanged reports whether data (a fresh encodeStorage of an update's result) stores
+// the same object as stored, the value it would replace. A value older kjet versions
+// stored as JSON is compared by re-encoding current (its decoded form), so a no-op
+// update of it stays a no-op instead of rewriting it as protobuf with a new
+// resourceVersion.
+func (c *codecs) unchanged(data, stored []byte, current runtime.Object, gvk schema.GroupVersionKind) bool {
+	if bytes.Equal(data, stored) {
+		return true
+	}
+	if bytes.HasPrefix(stored, storageProtobufPrefix) {
+		return false
+	}
+	again, err := c.encodeStorage(current, gvk)
+	return err == nil && bytes.Equal(data, again)
+}
+
 // decodeStorage decodes a stored value into into (an empty object of the resource's
 // type). Protobuf values are recognised by their prefix; anything else is JSON.
 func (c *codecs) decodeStorage(data []byte, into runtime.Object) error {

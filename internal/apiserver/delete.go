@@ -126,7 +126,7 @@ func (s *Server) deleteObject(ctx context.Context, res *resource, namespace, nam
 			if err != nil {
 				return deleteResult{}, apierrors.NewInternalError(err)
 			}
-			if string(data) == string(kv.Value) {
+			if s.codecs.unchanged(data, kv.Value, current, res.gvk) {
 				return deleteResult{obj: current, warnings: warnings}, nil
 			}
 			rev, err := s.store.Update(ctx, kv.Key, data, kv.ModRevision)

@@ -270,7 +270,7 @@ func (s *Server) updateObject(ctx context.Context, res *resource, namespace, nam
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
-		if string(data) == string(kv.Value) {
+		if s.codecs.unchanged(data, kv.Value, current, res.gvk) {
 			// Nothing changed: no write, no event, same resourceVersion.
 			return current, nil
 		}

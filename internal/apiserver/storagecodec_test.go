@@ -96,3 +96,47 @@ func TestLegacyJSONStorage(t *testing.T) {
 		t.Errorf("after an update the pod is still stored as %q, want protobuf", kv.Value)
 	}
 }
+
+// TestLegacyJSONNoOpUpdate: an update that changes nothing leaves a value older kjet
+// versions stored as JSON alone: no write, no new resourceVersion.
+func TestLegacyJSONNoOpUpdate(t *testing.T) {
+	e := newTestEnv(t)
+	res := e.server.byGroupVersion["v1"]["configmaps"]
+	ctx := context.Background()
+	const path = "/api/v1/namespaces/default/configmaps/cm"
+	e.mustDo(http.StatusCreated, "POST", "/api/v1/namespaces/default/configmaps", "application/json",
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","labels":{"app":"a"}},"data":{"k":"v"}}`)
+
+	// Rewrite the stored value as the JSON an older kjet would have written.
+	key := res.key("default", "cm")
+	kv, err := e.server.store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := e.server.decodeKV(res, kv.Value, kv.ModRevision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj.(*corev1.ConfigMap).ResourceVersion = ""
+	var buf bytes.Buffer
+	if err := e.server.codecs.json.Encode(obj, &buf); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := e.server.store.Update(ctx, key, buf.Bytes(), kv.ModRevision)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var cm corev1.ConfigMap
+	e.mustDo(http.StatusOK, "PATCH", path, "application/merge-patch+json", `{"metadata":{"labels":{"app":"a"}}}`).decode(t, &cm)
+	if want := strconv.FormatInt(rev, 10); cm.ResourceVersion != want {
+		t.Errorf("a no-op patch of a JSON-stored value moved resourceVersion to %s, want %s", cm.ResourceVersion, want)
+	}
+	after, err := e.server.store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after.Value, buf.Bytes()) {
+		t.Errorf("a no-op patch rewrote the JSON-stored value")
+	}
+}
