@@ -46,8 +46,8 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 		rec := c.rec
 		s.mu.Unlock()
 		close(c.launched)
-		if werr := writeRecord(s.opts.Dir, &rec, true); werr != nil {
-			s.logger.Printf("container %s: %v", cfg.ID, werr)
+		if werr := s.journal.put(&rec, true); werr != nil {
+			s.logger.Printf("%v", werr)
 		}
 		close(c.done)
 		s.broadcastExit(&rec)
@@ -64,8 +64,10 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 	s.mu.Lock()
 	rec := c.rec
 	s.mu.Unlock()
-	if err := writeRecord(s.opts.Dir, &rec, false); err != nil {
-		s.logger.Printf("container %s: %v", cfg.ID, err)
+	// Not synced: a machine crash ends the container anyway, and a lost start
+	// record reads as a container never started.
+	if err := s.journal.put(&rec, false); err != nil {
+		s.logger.Printf("%v", err)
 	}
 	close(c.launched)
 	return rec, nil
@@ -346,8 +348,10 @@ func (s *supervisor) finish(c *container, ex exit) {
 			s.logger.Printf("container %s: %v", rec.Status.ID, err)
 		}
 	}
-	if err := writeRecord(s.opts.Dir, &rec, true); err != nil {
-		s.logger.Printf("container %s: %v", rec.Status.ID, err)
+	// Synced before anyone hears of the exit: the exit code is the one thing nothing
+	// else could reconstruct, even after a crash of the machine.
+	if err := s.journal.put(&rec, true); err != nil {
+		s.logger.Printf("%v", err)
 	}
 	close(c.done)
 	s.broadcastExit(&rec)
@@ -436,7 +440,7 @@ func (s *supervisor) remove(id string) error {
 	if cg != nil {
 		_ = cg.remove()
 	}
-	if err := os.Remove(recordPath(s.opts.Dir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := s.journal.remove(id); err != nil {
 		return fmt.Errorf("removing %q: %w", id, err)
 	}
 	return nil

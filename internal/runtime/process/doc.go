@@ -5,7 +5,7 @@
 // role containerd-shim or conmon play, shared by all containers so that a container
 // costs one fork/exec). It forks each container in its own process group, cgroup and,
 // with volumes, mount namespace; writes its output to the CRI log file; reaps it and
-// records its exit durably in DIR/containers/<id>.json. Containers therefore survive
+// records its exit durably in DIR/containers.journal. Containers therefore survive
 // the kjet server being restarted or killed; a new Runtime re-attaches to the running
 // supervisor and learns every exit it missed.
 //
@@ -19,7 +19,7 @@
 //	supervisor.pid        its PID
 //	supervisor.lock       flock held while it runs: one supervisor per directory
 //	supervisor.log        its diagnostics
-//	containers/<id>.json  one record per container, written atomically
+//	containers.journal    the containers' records, one JSON line per change (journal.go)
 //	containers/<id>.stdin the FIFO feeding a Stdin container
 //
 // Limits go into a cgroup per container (<hierarchy>/kjet/<id>): cgroup v2 when the

@@ -343,7 +343,7 @@ func TestServerKilledContainerRunsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !waitFor(10*time.Second, func() bool {
-		recs, _ := readRecords(dir, func(string, error) {})
+		recs, _ := loadJournal(dir, func(string, error) {})
 		for _, r := range recs {
 			if r.Status.ID == "survivor-unwatched" {
 				return r.Status.State == runtime.StateExited
@@ -351,7 +351,7 @@ func TestServerKilledContainerRunsOnce(t *testing.T) {
 		}
 		return false
 	}) {
-		recs, _ := readRecords(dir, func(string, error) {})
+		recs, _ := loadJournal(dir, func(string, error) {})
 		t.Fatalf("unwatched container did not exit: %+v%s", recs, logTail(dir+"/supervisor.log"))
 	}
 

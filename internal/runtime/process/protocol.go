@@ -58,7 +58,7 @@ type response struct {
 }
 
 // record is what the supervisor keeps about one container, in memory and in
-// DIR/containers/<id>.json.
+// DIR/containers.journal.
 type record struct {
 	Status runtime.ContainerStatus `json:"status"`
 	// StartTicks is the process's start time in clock ticks since boot
@@ -77,9 +77,6 @@ func pidPath(dir string) string       { return filepath.Join(dir, "supervisor.pi
 func lockPath(dir string) string      { return filepath.Join(dir, "supervisor.lock") }
 func logPath(dir string) string       { return filepath.Join(dir, "supervisor.log") }
 func containersDir(dir string) string { return filepath.Join(dir, "containers") }
-func recordPath(dir, id string) string {
-	return filepath.Join(containersDir(dir), id+".json")
-}
 func stdinPath(dir, id string) string { return filepath.Join(containersDir(dir), id+".stdin") }
 
 // maxSocketPath is the longest path bind(2) and connect(2) take for a unix socket.
@@ -108,51 +105,8 @@ func validID(id string) error {
 	return nil
 }
 
-// writeRecord stores r atomically: a temp file renamed over the old one. With sync
-// the data is flushed to disk first, so the record also survives a crash of the
-// machine: exits are written so (a container's exit code is the one thing nothing
-// else could reconstruct); starts are not, since a machine crash ends the
-// container anyway and a lost start record reads as a container never started.
-func writeRecord(dir string, r *record, sync bool) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encoding container record: %w", err)
-	}
-	final := recordPath(dir, r.Status.ID)
-	tmp, err := os.CreateTemp(containersDir(dir), ".tmp-"+r.Status.ID+"-")
-	if err != nil {
-		return fmt.Errorf("writing container record: %w", err)
-	}
-	_, werr := tmp.Write(b)
-	if werr == nil && sync {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), final)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("writing container record: %w", werr)
-	}
-	return nil
-}
-
-// removeTempRecords deletes temp files left by a supervisor that died mid-write.
-// Only a supervisor holding the directory's lock may call it.
-func removeTempRecords(dir string) {
-	entries, _ := os.ReadDir(containersDir(dir))
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			_ = os.Remove(filepath.Join(containersDir(dir), e.Name()))
-		}
-	}
-}
-
-// readRecords loads every stored container record; unreadable ones are reported
-// through bad and skipped.
+// readRecords loads the records a supervisor of an earlier layout stored one per
+// file (containers/<id>.json); unreadable ones are reported through bad and skipped.
 func readRecords(dir string, bad func(name string, err error)) ([]record, error) {
 	entries, err := os.ReadDir(containersDir(dir))
 	if err != nil {

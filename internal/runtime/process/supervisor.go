@@ -136,6 +136,8 @@ type supervisor struct {
 	opts   SupervisorOptions
 	logger *log.Logger
 	cg     cgroupSetup
+	// journal stores the containers' records; set by load, closed by run on exit.
+	journal *journal
 
 	// wg tracks every goroutine the supervisor starts.
 	wg sync.WaitGroup
@@ -211,6 +213,12 @@ func (s *supervisor) run(ctx context.Context) error {
 		s.wg.Wait()
 		return err
 	}
+	// Runs after the goroutines that record exits are waited for, on every return.
+	defer func() {
+		if err := s.journal.close(); err != nil {
+			s.logger.Printf("%v", err)
+		}
+	}()
 
 	_ = os.Remove(socketPath(dir))
 	var ln *net.UnixListener
@@ -359,16 +367,17 @@ func exitFromWaitStatus(ws unix.WaitStatus) exit {
 	return exit{code: ws.ExitStatus()}
 }
 
-// load reads the records a previous supervisor left: exited ones are served as they
-// are, running ones are watched until their process goes away.
+// load reads the records a previous supervisor left and opens the journal: exited
+// containers are served as they are, running ones are watched until their process
+// goes away.
 func (s *supervisor) load(ctx context.Context) error {
-	removeTempRecords(s.opts.Dir)
-	recs, err := readRecords(s.opts.Dir, func(name string, err error) {
-		s.logger.Printf("skipping unreadable record %s: %v", name, err)
+	recs, err := loadJournal(s.opts.Dir, func(what string, err error) {
+		s.logger.Printf("skipping unreadable record (%s): %v", what, err)
 	})
 	if err != nil {
 		return err
 	}
+	var adopted []*container
 	for _, r := range recs {
 		c := &container{rec: r, launched: make(chan struct{}), done: make(chan struct{})}
 		close(c.launched)
@@ -377,6 +386,12 @@ func (s *supervisor) load(ctx context.Context) error {
 			close(c.done)
 			continue
 		}
+		adopted = append(adopted, c)
+	}
+	if s.journal, err = openJournal(s.opts.Dir, s.snapshotRecords); err != nil {
+		return err
+	}
+	for _, c := range adopted {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -384,6 +399,22 @@ func (s *supervisor) load(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// snapshotRecords returns the records the journal keeps when it is rewritten: all
+// but those of containers still being launched (their start is recorded once it
+// is done).
+func (s *supervisor) snapshotRecords() []record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs := make([]record, 0, len(s.containers))
+	for _, c := range s.containers {
+		if c.rec.Status.State == runtime.StateRunning && c.rec.Status.PID <= 0 {
+			continue
+		}
+		recs = append(recs, c.rec)
+	}
+	return recs
 }
 
 // watchAdopted polls a container started by a previous supervisor until it is gone.
