@@ -326,7 +326,12 @@ func (r *Runtime) Start(ctx context.Context, cfg runtime.ContainerConfig) (runti
 	if err != nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("starting container %s: %w", cfg.ID, err)
 	}
-	return resp.Record.Status, nil
+	if resp.Record == nil {
+		return runtime.ContainerStatus{}, fmt.Errorf("starting container %s: the supervisor sent no record", cfg.ID)
+	}
+	st := resp.Record.Status
+	st.Config = cfg // the supervisor does not send it back
+	return st, nil
 }
 
 // Stop implements runtime.Runtime: it returns once the container has exited.

@@ -46,11 +46,7 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 		rec := c.rec
 		s.mu.Unlock()
 		close(c.launched)
-		if werr := s.journal.put(&rec, true); werr != nil {
-			s.logger.Printf("%v", werr)
-		}
-		close(c.done)
-		s.broadcastExit(&rec)
+		s.recordExit(c, &rec)
 		return rec, nil
 	}
 	if err != nil {
@@ -66,7 +62,7 @@ func (s *supervisor) start(cfg runtime.ContainerConfig) (record, error) {
 	s.mu.Unlock()
 	// Not synced: a machine crash ends the container anyway, and a lost start
 	// record reads as a container never started.
-	if err := s.journal.put(&rec, false); err != nil {
+	if _, err := s.journal.put(&rec); err != nil {
 		s.logger.Printf("%v", err)
 	}
 	close(c.launched)
@@ -166,20 +162,17 @@ func (s *supervisor) launch(c *container, cfg *runtime.ContainerConfig) (err err
 			c.keep = append(c.keep, fifo)
 		}
 	} else {
-		stdin, ferr := os.Open(os.DevNull)
+		stdin := s.devNull // shared by every container without stdin
 		if stdinFIFO != "" {
-			stdin, ferr = os.OpenFile(stdinFIFO, os.O_RDWR, 0)
-		}
-		if ferr != nil {
-			return fmt.Errorf("opening stdin: %w", ferr)
-		}
-		if stdinFIFO != "" {
+			fifo, ferr := os.OpenFile(stdinFIFO, os.O_RDWR, 0)
+			if ferr != nil {
+				return fmt.Errorf("opening stdin: %w", ferr)
+			}
 			// Held open for the container's life: attach sessions come and go
 			// without the container ever reading EOF.
-			c.keep = append(c.keep, stdin)
-			undo = append(undo, func() { _ = stdin.Close() })
-		} else {
-			childFiles = append(childFiles, stdin)
+			stdin = fifo
+			c.keep = append(c.keep, fifo)
+			undo = append(undo, func() { _ = fifo.Close() })
 		}
 		or, ow, perr := os.Pipe()
 		if perr != nil {
@@ -348,13 +341,30 @@ func (s *supervisor) finish(c *container, ex exit) {
 			s.logger.Printf("container %s: %v", rec.Status.ID, err)
 		}
 	}
-	// Synced before anyone hears of the exit: the exit code is the one thing nothing
-	// else could reconstruct, even after a crash of the machine.
-	if err := s.journal.put(&rec, true); err != nil {
+	s.recordExit(c, &rec)
+}
+
+// recordExit stores a container's final record and tells the clients. The record is
+// in the journal before they hear of the exit, so a restarted supervisor, and any
+// server, reads the real exit code back; it is synced to disk right after the
+// notification rather than before, which takes the disk off the pod's path. What a
+// crash of the machine in between can lose is an exit the server may already have
+// written to the API, where a finished pod stays finished; if the server had not,
+// the container reads as ContainerStatusUnknown, as it would had the crash come
+// before the sync under either order. (The exit code is the one thing nothing else
+// could reconstruct: hence the sync at all.)
+func (s *supervisor) recordExit(c *container, rec *record) {
+	seq, err := s.journal.put(rec)
+	if err != nil {
 		s.logger.Printf("%v", err)
 	}
 	close(c.done)
-	s.broadcastExit(&rec)
+	s.broadcastExit(rec)
+	if err == nil {
+		if err := s.journal.sync(seq); err != nil {
+			s.logger.Printf("%v", err)
+		}
+	}
 }
 
 // stop sends SIGTERM to the container's process group, SIGKILL after grace, and

@@ -140,16 +140,14 @@ func openJournal(dir string, snapshot func() []record) (*journal, error) {
 	return j, nil
 }
 
-// put records r (a start or an exit). With sync it returns once r is durable.
-func (j *journal) put(r *record, sync bool) error {
+// put records r (a start or an exit) and returns the sequence number to sync up to
+// for it to be durable.
+func (j *journal) put(r *record) (uint64, error) {
 	seq, err := j.append(journalEntry{Record: r})
-	if err == nil && sync {
-		err = j.sync(seq)
-	}
 	if err != nil {
-		return fmt.Errorf("recording container %s: %w", r.Status.ID, err)
+		return seq, fmt.Errorf("recording container %s: %w", r.Status.ID, err)
 	}
-	return nil
+	return seq, nil
 }
 
 // remove records that id is gone.

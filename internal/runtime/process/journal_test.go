@@ -86,8 +86,14 @@ func TestJournal(t *testing.T) {
 					testRecord("c", runtime.StateExited, 0),
 				} {
 					mem.set(r)
-					if err := j.put(&r, r.Status.State == runtime.StateExited); err != nil {
+					seq, err := j.put(&r)
+					if err != nil {
 						t.Fatal(err)
+					}
+					if r.Status.State == runtime.StateExited {
+						if err := j.sync(seq); err != nil {
+							t.Fatal(err)
+						}
 					}
 				}
 				mem.del("c")
@@ -136,13 +142,13 @@ func TestJournal(t *testing.T) {
 			use: func(t *testing.T, j *journal, mem *memRecords) {
 				keep := testRecord("keep", runtime.StateExited, 2)
 				mem.set(keep)
-				if err := j.put(&keep, true); err != nil {
+				if _, err := j.put(&keep); err != nil {
 					t.Fatal(err)
 				}
 				for i := range compactSlack {
 					r := testRecord(fmt.Sprintf("gone-%d", i), runtime.StateExited, 0)
 					mem.set(r)
-					if err := j.put(&r, false); err != nil {
+					if _, err := j.put(&r); err != nil {
 						t.Fatal(err)
 					}
 					mem.del(r.Status.ID)
@@ -164,7 +170,11 @@ func TestJournal(t *testing.T) {
 						defer wg.Done()
 						r := testRecord(fmt.Sprintf("p%02d", i), runtime.StateExited, i)
 						mem.set(r)
-						if err := j.put(&r, true); err != nil {
+						seq, err := j.put(&r)
+						if err == nil {
+							err = j.sync(seq)
+						}
+						if err != nil {
 							t.Error(err)
 						}
 					}()

@@ -138,6 +138,9 @@ type supervisor struct {
 	cg     cgroupSetup
 	// journal stores the containers' records; set by load, closed by run on exit.
 	journal *journal
+	// devNull is the standard input of containers without stdin; opened and
+	// closed by run.
+	devNull *os.File
 
 	// wg tracks every goroutine the supervisor starts.
 	wg sync.WaitGroup
@@ -191,6 +194,10 @@ func (s *supervisor) run(ctx context.Context) error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		s.logger.Printf("cannot become a child subreaper: %v", err)
 	}
+	if s.devNull, err = os.Open(os.DevNull); err != nil {
+		return fmt.Errorf("opening %s: %w", os.DevNull, err)
+	}
+	defer s.devNull.Close()
 	s.cg = detectCgroups(s.opts.CgroupParent)
 	if s.cg.version == 0 {
 		s.logger.Printf("container limits cannot be enforced: %s", s.cg.reason)
@@ -445,7 +452,7 @@ func processAlive(pid int, ticks uint64) bool {
 
 // startTicks reads field 22 (starttime) of /proc/<pid>/stat; zombies count as gone.
 func startTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := readProcFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, err
 	}
@@ -462,6 +469,34 @@ func startTicks(pid int) (uint64, error) {
 		return 0, fmt.Errorf("process %d is a zombie", pid)
 	}
 	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+// readProcFile reads a small /proc file with plain system calls: open, read until
+// EOF, close (os.ReadFile adds a stat and the poller's bookkeeping, once per
+// container started).
+func readProcFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	b := make([]byte, 0, 1024)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }
 
 func lastIndexByte(b []byte, c byte) int {
@@ -580,6 +615,8 @@ func (s *supervisor) handle(ctx context.Context, cc *clientConn, req request) re
 		if err != nil {
 			return response{Error: err.Error()}
 		}
+		// The client has the config it sent: it is not sent back.
+		rec.Status.Config = runtime.ContainerConfig{}
 		return response{Record: &rec}
 	case opStop:
 		// Not the connection's ctx: a stop goes on to SIGKILL after the grace period
