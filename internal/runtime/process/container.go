@@ -232,7 +232,7 @@ func (s *supervisor) launch(c *container, cfg *runtime.ContainerConfig) (err err
 
 	// Copy output into the log.
 	if cfg.TTY {
-		s.copyOutput(c, c.pty, outW)
+		s.copyOutput(c, output{c.pty, outW})
 		if len(c.keep) > 0 {
 			fifo := c.keep[0]
 			s.wg.Add(1)
@@ -242,20 +242,47 @@ func (s *supervisor) launch(c *container, cfg *runtime.ContainerConfig) (err err
 			}()
 		}
 	} else {
-		s.copyOutput(c, c.readers[0], outW)
-		s.copyOutput(c, c.readers[1], errW)
+		s.copyOutput(c, output{c.readers[0], outW}, output{c.readers[1], errW})
 	}
 	return nil
 }
 
-func (s *supervisor) copyOutput(c *container, r io.Reader, w io.Writer) {
-	c.copies.Add(1)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer c.copies.Done()
-		_, _ = io.Copy(w, r)
-	}()
+// copyBufferSize is the size of the buffers output is copied through: a read of a
+// pipe returns at most what it holds, and log records are cut at 16 KiB anyway.
+const copyBufferSize = 32 << 10
+
+// output is one stream of a container's output and where it goes.
+type output struct {
+	from io.Reader
+	to   io.Writer
+}
+
+// copyOutput copies each output until its reader ends, then closes c.copied.
+func (s *supervisor) copyOutput(c *container, outs ...output) {
+	c.copied = make(chan struct{})
+	c.copying.Store(int32(len(outs)))
+	for _, o := range outs {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.copy(o.to, o.from)
+			if c.copying.Add(-1) == 0 {
+				close(c.copied)
+			}
+		}()
+	}
+}
+
+func (s *supervisor) copy(w io.Writer, r io.Reader) {
+	buf, _ := s.copyBuffers.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, copyBufferSize)
+		buf = &b
+	}
+	// Hidden behind a plain Reader, the *os.File cannot take over the copy with a
+	// buffer of its own allocated each time.
+	_, _ = io.CopyBuffer(w, struct{ io.Reader }{r}, *buf)
+	s.copyBuffers.Put(buf)
 }
 
 // openLogs opens the stdout and stderr writers of a container's log file.
@@ -292,22 +319,26 @@ func (s *supervisor) finish(c *container, ex exit) {
 	if cg != nil {
 		cg.killAll()
 	}
-	drained := make(chan struct{})
-	go func() {
-		c.copies.Wait()
-		close(drained)
-	}()
-	t := s.opts.Clock.NewTimer(drainTimeout)
-	select {
-	case <-drained:
-	case <-t.C():
-		s.logger.Printf("container %s: output still open %v after exit; closing it", c.rec.Status.ID, drainTimeout)
+	// Containers adopted from a previous supervisor have no output copied here.
+	if c.copied != nil {
+		select {
+		case <-c.copied:
+		default:
+			t := s.opts.Clock.NewTimer(drainTimeout)
+			select {
+			case <-c.copied:
+			case <-t.C():
+				s.logger.Printf("container %s: output still open %v after exit; closing it", c.rec.Status.ID, drainTimeout)
+			}
+			t.Stop()
+		}
 	}
-	t.Stop()
 	for _, f := range c.readers {
 		_ = f.Close()
 	}
-	<-drained
+	if c.copied != nil {
+		<-c.copied
+	}
 	for _, f := range c.keep {
 		_ = f.Close()
 	}

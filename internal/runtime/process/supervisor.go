@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -141,6 +142,8 @@ type supervisor struct {
 	// devNull is the standard input of containers without stdin; opened and
 	// closed by run.
 	devNull *os.File
+	// copyBuffers holds *[]byte of copyBufferSize for copying containers' output.
+	copyBuffers sync.Pool
 
 	// wg tracks every goroutine the supervisor starts.
 	wg sync.WaitGroup
@@ -171,7 +174,8 @@ type container struct {
 	keep    []*os.File // kept open for the container's life (stdin FIFO)
 	readers []*os.File // output pipes, closed when copying ends
 	closers []io.Closer
-	copies  sync.WaitGroup
+	copied  chan struct{} // closed when all output is copied (nil: none is)
+	copying atomic.Int32  // output streams still being copied
 }
 
 func (s *supervisor) run(ctx context.Context) error {
