@@ -41,6 +41,11 @@ type Options struct {
 	NodeName string
 	// Client talks to the API server. Required.
 	Client kubernetes.Interface
+	// Pods, when set, is a pod informer shared with other components of the process;
+	// the caller starts it. It may hold every pod: the agent acts only on those bound to
+	// NodeName. Nil: Run watches the pods bound to NodeName through Client with an
+	// informer of its own (what an agent joining over the network does).
+	Pods cache.SharedIndexInformer
 	// Runtime runs the containers. Required.
 	Runtime runtime.Runtime
 	// PodsDir holds one directory per pod, pods/<ns>_<name>_<uid>/, with its volumes
@@ -215,11 +220,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer loops.Done(); a.heartbeat(ctx, node) }()
 	go func() { defer loops.Done(); a.statuses.run(ctx) }()
 
-	factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.opts.NodeName).String()
-		}))
-	podInformer := factory.Core().V1().Pods().Informer()
+	podInformer := a.opts.Pods
+	if podInformer == nil {
+		factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.opts.NodeName).String()
+			}))
+		podInformer = factory.Core().V1().Pods().Informer()
+		factory.Start(ctx.Done())
+		defer func() { cancel(); factory.Shutdown() }()
+	}
 	reg, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    a.podChanged,
 		UpdateFunc: func(_, obj any) { a.podChanged(obj) },
@@ -228,8 +238,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	defer func() { _ = podInformer.RemoveEventHandler(reg) }()
 	// Wait until every pod of the initial list reached a worker, so the containers
 	// left over are truly orphans.
 	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced, reg.HasSynced) {

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	testingclock "k8s.io/utils/clock/testing"
@@ -34,8 +35,11 @@ type harness struct {
 	// startedDelay is Options.StartedStatusDelay; the fake clock never lets a
 	// positive one pass by itself, so tests disable it unless they test it.
 	startedDelay time.Duration
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup
+	// sharedPods runs the agent on a pod informer of every pod, started before the
+	// agent, as kjet server shares one between its components.
+	sharedPods bool
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 func newHarness(t *testing.T, objs ...runtime.Object) *harness {
@@ -47,12 +51,22 @@ func newHarness(t *testing.T, objs ...runtime.Object) *harness {
 
 func (h *harness) start() {
 	h.t.Helper()
-	a, err := New(Options{NodeName: testNode, Client: h.client, Runtime: h.rt, PodsDir: h.dir, Clock: h.clock, StartedStatusDelay: h.startedDelay})
+	opts := Options{NodeName: testNode, Client: h.client, Runtime: h.rt, PodsDir: h.dir, Clock: h.clock, StartedStatusDelay: h.startedDelay}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.agent, h.cancel = nil, cancel
+	if h.sharedPods {
+		factory := informers.NewSharedInformerFactory(h.client, 0)
+		opts.Pods = factory.Core().V1().Pods().Informer()
+		factory.Start(ctx.Done())
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); <-ctx.Done(); factory.Shutdown() }()
+	}
+	a, err := New(opts)
 	if err != nil {
+		cancel()
 		h.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h.agent, h.cancel = a, cancel
+	h.agent = a
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
@@ -590,5 +604,34 @@ func TestStartedStatusDelayFoldsEarlyExit(t *testing.T) {
 	}
 	if writes != 1 {
 		t.Fatalf("%d status writes, want 1", writes)
+	}
+}
+
+// On a pod informer shared with the scheduler and the controllers, the agent runs the
+// pods bound to its node, including those bound after they were created, and leaves
+// every other pod alone.
+func TestSharedPodInformerRunsOnlyThisNodesPods(t *testing.T) {
+	h := newHarness(t)
+	h.sharedPods = true
+	h.rt.exitOnStart["quick"] = 0
+	other := newTestPod("other", corev1.RestartPolicyNever, "quick")
+	other.Spec.NodeName = "node-2"
+	late := newTestPod("late", corev1.RestartPolicyNever, "quick")
+	late.Spec.NodeName = ""
+	h.create(other)
+	h.create(late)
+	h.start()
+
+	p := h.get("late")
+	p.Spec.NodeName = testNode // what the binding does
+	if _, err := h.client.CoreV1().Pods("default").Update(context.Background(), p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitPod("late", "succeeded", phaseIs(corev1.PodSucceeded))
+	if _, ran := h.rt.state(containerID("uid-other", "quick", 0)); ran {
+		t.Fatal("the agent ran a pod bound to another node")
+	}
+	if p := h.get("other"); p.Status.Phase != corev1.PodPending || len(p.Status.ContainerStatuses) != 0 {
+		t.Fatalf("the agent wrote the status of a pod bound to another node: %+v", p.Status)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
 	"github.com/kjet-dev/kjet/internal/agent"
@@ -86,13 +87,11 @@ func New(opts Options) (*Set, error) {
 	return &Set{opts: opts}, nil
 }
 
-// Components returns what internal/server runs after the API is ready.
+// Components returns what internal/server runs after the API is ready: the controller
+// manager, the scheduler and the node agent, as one component because they share one
+// set of informers.
 func (s *Set) Components() []server.Component {
-	return []server.Component{
-		{Name: "controller-manager", Run: s.runControllers},
-		{Name: "scheduler", Run: s.runScheduler},
-		{Name: "node-agent", Run: s.runAgent},
-	}
+	return []server.Component{{Name: "components", Run: s.run}}
 }
 
 // Pods serves pods' log/exec/attach subresources through the node agent once it runs.
@@ -114,27 +113,61 @@ func (p podConnector) ServePodSubresource(w http.ResponseWriter, r *http.Request
 	a.ServePodSubresource(w, r, pod, sub)
 }
 
-func (s *Set) runControllers(ctx context.Context, cfg *rest.Config) error {
-	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-controller-manager"))
+// run runs the controller manager, the scheduler and the node agent until ctx ends. One
+// informer factory serves the three, so each pod change crosses the loopback connection
+// and is decoded once, not once per component. Each keeps its own client for writes
+// (and user agent); the node agent could as well run with informers of its own, as one
+// joining over the network would.
+func (s *Set) run(ctx context.Context, cfg *rest.Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-informers"))
 	if err != nil {
-		return fmt.Errorf("controller-manager client: %w", err)
+		return fmt.Errorf("informers client: %w", err)
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
+	controllers, err := s.newControllers(cfg, factory)
+	if err != nil {
+		return err
+	}
+	sched, err := s.newScheduler(cfg, factory)
+	if err != nil {
+		return err
+	}
+	// The node agent starts after its container runtime is up, on the pod informer
+	// already running; it must exist before the factory starts.
+	pods := factory.Core().V1().Pods().Informer()
+	factory.Start(ctx.Done())
+	defer func() { cancel(); factory.Shutdown() }()
+	return runAll(ctx,
+		named("controller-manager", controllers),
+		named("scheduler", sched.Run),
+		named("node-agent", func(ctx context.Context) error { return s.runAgent(ctx, cfg, pods) }),
+	)
+}
+
+// newControllers builds the controller manager's controllers on factory and returns
+// what runs them.
+func (s *Set) newControllers(cfg *rest.Config, factory informers.SharedInformerFactory) (func(context.Context) error, error) {
+	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-controller-manager"))
+	if err != nil {
+		return nil, fmt.Errorf("controller-manager client: %w", err)
+	}
 	jobs, err := job.New(job.Options{Client: client, Informers: factory, BackoffBase: s.opts.JobBackoffBase, SyncDelay: s.opts.JobSyncDelay})
 	if err != nil {
-		return fmt.Errorf("job controller: %w", err)
+		return nil, fmt.Errorf("job controller: %w", err)
 	}
 	cron, err := cronjob.New(cronjob.Options{Client: client, Informers: factory, Clock: s.opts.CronClock})
 	if err != nil {
-		return fmt.Errorf("cronjob controller: %w", err)
+		return nil, fmt.Errorf("cronjob controller: %w", err)
 	}
 	ttl, err := ttlafterfinished.New(ttlafterfinished.Options{Client: client, Informers: factory})
 	if err != nil {
-		return fmt.Errorf("ttl-after-finished controller: %w", err)
+		return nil, fmt.Errorf("ttl-after-finished controller: %w", err)
 	}
 	meta, err := metadata.NewForConfig(withUserAgent(cfg, "kjet-garbage-collector"))
 	if err != nil {
-		return fmt.Errorf("garbage collector client: %w", err)
+		return nil, fmt.Errorf("garbage collector client: %w", err)
 	}
 	gcOpts := garbagecollector.Options{Metadata: meta, Kinds: map[schema.GroupVersionKind]schema.GroupVersionResource{}}
 	for _, r := range s.opts.Resources {
@@ -147,31 +180,33 @@ func (s *Set) runControllers(ctx context.Context, cfg *rest.Config) error {
 	}
 	gc, err := garbagecollector.New(gcOpts)
 	if err != nil {
-		return fmt.Errorf("garbage collector: %w", err)
+		return nil, fmt.Errorf("garbage collector: %w", err)
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	return runAll(ctx,
-		func(ctx context.Context) error { return jobs.Run(ctx, DefaultWorkers) },
-		func(ctx context.Context) error { return cron.Run(ctx, DefaultWorkers) },
-		func(ctx context.Context) error { return ttl.Run(ctx, DefaultWorkers) },
-		func(ctx context.Context) error { return gc.Run(ctx, DefaultWorkers) },
-	)
+	return func(ctx context.Context) error {
+		return runAll(ctx,
+			func(ctx context.Context) error { return jobs.Run(ctx, DefaultWorkers) },
+			func(ctx context.Context) error { return cron.Run(ctx, DefaultWorkers) },
+			func(ctx context.Context) error { return ttl.Run(ctx, DefaultWorkers) },
+			func(ctx context.Context) error { return gc.Run(ctx, DefaultWorkers) },
+		)
+	}, nil
 }
 
-func (s *Set) runScheduler(ctx context.Context, cfg *rest.Config) error {
+func (s *Set) newScheduler(cfg *rest.Config, factory informers.SharedInformerFactory) (*scheduler.Scheduler, error) {
 	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-scheduler"))
 	if err != nil {
-		return fmt.Errorf("scheduler client: %w", err)
+		return nil, fmt.Errorf("scheduler client: %w", err)
 	}
-	sched, err := scheduler.New(scheduler.Options{Client: client})
+	sched, err := scheduler.New(scheduler.Options{Client: client, Informers: factory})
 	if err != nil {
-		return fmt.Errorf("scheduler: %w", err)
+		return nil, fmt.Errorf("scheduler: %w", err)
 	}
-	return sched.Run(ctx)
+	return sched, nil
 }
 
-func (s *Set) runAgent(ctx context.Context, cfg *rest.Config) error {
+// runAgent starts the process runtime and runs the node agent on the shared pod
+// informer.
+func (s *Set) runAgent(ctx context.Context, cfg *rest.Config, pods cache.SharedIndexInformer) error {
 	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-node-agent"))
 	if err != nil {
 		return fmt.Errorf("node agent client: %w", err)
@@ -194,6 +229,7 @@ func (s *Set) runAgent(ctx context.Context, cfg *rest.Config) error {
 	a, err := agent.New(agent.Options{
 		NodeName: s.opts.NodeName,
 		Client:   client,
+		Pods:     pods,
 		Runtime:  rt,
 		PodsDir:  filepath.Join(s.opts.DataDir, "pods"),
 		MaxPods:  s.opts.MaxPods,
@@ -225,6 +261,24 @@ func runAll(ctx context.Context, fns ...func(context.Context) error) error {
 	}
 	return first
 }
+
+// named labels fn's errors with the part of the server it runs, and reports a part that
+// stops before ctx ends.
+func named(name string, fn func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := fn(ctx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: %w", name, err)
+		case ctx.Err() == nil:
+			return fmt.Errorf("%s: %w", name, errStoppedEarly)
+		}
+		return nil
+	}
+}
+
+// errStoppedEarly is returned for a part of the server that stopped before the server.
+var errStoppedEarly = errors.New("components: stopped before the server")
 
 func withUserAgent(cfg *rest.Config, agent string) *rest.Config {
 	c := rest.CopyConfig(cfg)

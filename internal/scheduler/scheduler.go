@@ -46,6 +46,10 @@ type Options struct {
 	// InitialBackoff and MaxBackoff bound the retry delay of unschedulable pods;
 	// defaults 1 s and 10 s (kube-scheduler's pod back-off).
 	InitialBackoff, MaxBackoff time.Duration
+	// Informers, when set, is a factory shared with other components of the process:
+	// New takes its pod and node informers from it and the caller starts it. Nil: Run
+	// watches pods and nodes through Client with informers of its own.
+	Informers informers.SharedInformerFactory
 }
 
 // Scheduler assigns pods to nodes. Create it with New and start it with Run.
@@ -54,9 +58,13 @@ type Scheduler struct {
 	client kubernetes.Interface
 	clock  clock.WithTicker
 
-	pods  corelisters.PodLister
-	nodes corelisters.NodeLister
-	queue workqueue.TypedRateLimitingInterface[string]
+	// factory is the scheduler's own informer factory, nil when Options.Informers is
+	// shared; podInformer and nodeInformer come from one or the other.
+	factory                   informers.SharedInformerFactory
+	podInformer, nodeInformer cache.SharedIndexInformer
+	pods                      corelisters.PodLister
+	nodes                     corelisters.NodeLister
+	queue                     workqueue.TypedRateLimitingInterface[string]
 
 	recorder record.EventRecorder
 
@@ -94,22 +102,26 @@ func New(opts Options) (*Scheduler, error) {
 	if !ok {
 		c = clock.RealClock{}
 	}
-	return &Scheduler{
+	s := &Scheduler{
 		opts:    opts,
 		client:  opts.Client,
 		clock:   c,
 		assumed: map[types.UID]assumedPod{},
 		pending: map[string]struct{}{},
-	}, nil
+	}
+	factory := opts.Informers
+	if factory == nil {
+		s.factory = informers.NewSharedInformerFactory(s.client, 0)
+		factory = s.factory
+	}
+	podInformer, nodeInformer := factory.Core().V1().Pods(), factory.Core().V1().Nodes()
+	s.podInformer, s.nodeInformer = podInformer.Informer(), nodeInformer.Informer()
+	s.pods, s.nodes = podInformer.Lister(), nodeInformer.Lister()
+	return s, nil
 }
 
 // Run schedules pods until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
-	factory := informers.NewSharedInformerFactory(s.client, 0)
-	podInformer := factory.Core().V1().Pods()
-	nodeInformer := factory.Core().V1().Nodes()
-	s.pods = podInformer.Lister()
-	s.nodes = nodeInformer.Lister()
 	s.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](s.opts.InitialBackoff, s.opts.MaxBackoff),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "", Clock: s.clock})
@@ -120,28 +132,31 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer broadcaster.Shutdown()
 	s.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: s.opts.SchedulerName})
 
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	podReg, err := s.podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.podChanged(obj) },
 		UpdateFunc: func(_, obj any) { s.podChanged(obj) },
 		DeleteFunc: s.podDeleted,
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
-	if _, err := nodeInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	defer func() { _ = s.podInformer.RemoveEventHandler(podReg) }()
+	nodeReg, err := s.nodeInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { s.retryPending() },
 		UpdateFunc: func(any, any) { s.retryPending() },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching nodes: %w", err)
 	}
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
-	for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("scheduler: cache for %v did not sync", typ)
-		}
+	defer func() { _ = s.nodeInformer.RemoveEventHandler(nodeReg) }()
+	if s.factory != nil {
+		s.factory.Start(ctx.Done())
+		defer s.factory.Shutdown()
+	}
+	// Handlers added to a shared informer that already runs are synced once they have
+	// been handed every pod and node it holds.
+	if !cache.WaitForCacheSync(ctx.Done(), s.podInformer.HasSynced, s.nodeInformer.HasSynced, podReg.HasSynced, nodeReg.HasSynced) {
+		return nil // ctx ended first
 	}
 
 	var wg sync.WaitGroup

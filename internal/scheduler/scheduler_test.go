@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	testingclock "k8s.io/utils/clock/testing"
@@ -157,44 +158,67 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestSchedulerBindsAndReportsUnschedulable(t *testing.T) {
-	small := testPod("small", "1")
-	big := testPod("big", "4")
-	client := fake.NewClientset(testNode("a", "2", "1Gi"), small, big)
-	bindReactor(client)
-	s, err := New(Options{Client: client, Clock: testingclock.NewFakeClock(time.Now())})
-	if err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name string
+		// shared runs the scheduler on a factory the test starts before Run, as
+		// kjet server shares one with its other components.
+		shared bool
+	}{
+		{name: "own informers"},
+		{name: "shared informers started before Run", shared: true},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-
-	get := func(name string) *corev1.Pod {
-		p, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	waitFor(t, "small bound", func() bool { return get("small").Spec.NodeName == "a" })
-	waitFor(t, "big unschedulable", func() bool {
-		for _, c := range get("big").Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Reason == corev1.PodReasonUnschedulable {
-				return c.Message == "0/1 nodes are available: 1 Insufficient cpu."
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			small := testPod("small", "1")
+			big := testPod("big", "4")
+			client := fake.NewClientset(testNode("a", "2", "1Gi"), small, big)
+			bindReactor(client)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			t.Cleanup(func() { cancel(); wg.Wait() })
+			opts := Options{Client: client, Clock: testingclock.NewFakeClock(time.Now())}
+			if tc.shared {
+				opts.Informers = informers.NewSharedInformerFactory(client, 0)
 			}
-		}
-		return false
-	})
-	if get("big").Spec.NodeName != "" {
-		t.Fatal("big pod was bound")
+			s, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.shared {
+				opts.Informers.Start(ctx.Done())
+				// Cleanups run in reverse order: this one runs first, so it
+				// cancels before it shuts the factory down.
+				t.Cleanup(func() { cancel(); opts.Informers.Shutdown() })
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = s.Run(ctx) }()
+
+			get := func(name string) *corev1.Pod {
+				p, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			waitFor(t, "small bound", func() bool { return get("small").Spec.NodeName == "a" })
+			waitFor(t, "big unschedulable", func() bool {
+				for _, c := range get("big").Status.Conditions {
+					if c.Type == corev1.PodScheduled && c.Reason == corev1.PodReasonUnschedulable {
+						return c.Message == "0/1 nodes are available: 1 Insufficient cpu."
+					}
+				}
+				return false
+			})
+			if get("big").Spec.NodeName != "" {
+				t.Fatal("big pod was bound")
+			}
+			// A bigger node appears: the pending pod is retried at once.
+			if _, err := client.CoreV1().Nodes().Create(ctx, testNode("b", "8", "1Gi"), metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "big bound to b", func() bool { return get("big").Spec.NodeName == "b" })
+		})
 	}
-	// A bigger node appears: the pending pod is retried at once.
-	if _, err := client.CoreV1().Nodes().Create(ctx, testNode("b", "8", "1Gi"), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "big bound to b", func() bool { return get("big").Spec.NodeName == "b" })
 }
 
 func TestLeastAllocatedPrefersEmptierNode(t *testing.T) {
