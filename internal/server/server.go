@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -18,6 +20,7 @@ import (
 	"github.com/kjet-dev/kjet/internal/pki"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // backend is the API that the server exposes: its HTTP handler, its background work
@@ -32,7 +35,8 @@ type backend struct {
 }
 
 // openBackendFunc builds the backend for o (o is already defaulted). It runs before the
-// server listens, so it must be cheap on an existing data dir.
+// server serves (alongside the credentials' loading), so it must be cheap on an existing
+// data dir.
 type openBackendFunc func(ctx context.Context, o Options) (*backend, error)
 
 // run is Run with the backend construction injected (tests use a fake backend).
@@ -45,29 +49,39 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 		return fmt.Errorf("creating data dir: %w", err)
 	}
 	host, _, _ := net.SplitHostPort(o.Listen)
-	creds, err := pki.Ensure(pki.Options{Dir: filepath.Join(o.DataDir, PKIDir), Hosts: []string{host}})
-	if err != nil {
-		return fmt.Errorf("preparing credentials: %w", err)
-	}
-	be, err := open(ctx, o)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := be.close(); cerr != nil && err == nil {
-			err = fmt.Errorf("closing storage: %w", cerr)
-		}
-	}()
-
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.Listen, err)
 	}
 	url := serverURL(ln.Addr(), host)
-	if err := creds.WriteKubeconfig(filepath.Join(o.DataDir, KubeconfigFile), url); err != nil {
-		ln.Close()
-		return err
+
+	// The backend (mostly the store's syncs) opens while the credentials load and the
+	// kubeconfig is written (CPU and a sync of their own): neither needs the other.
+	opened := make(chan openResult, 1)
+	go func() {
+		be, err := open(ctx, o)
+		opened <- openResult{be, err}
+	}()
+	creds, credsErr := pki.Ensure(pki.Options{Dir: filepath.Join(o.DataDir, PKIDir), Hosts: []string{host}})
+	if credsErr != nil {
+		credsErr = fmt.Errorf("preparing credentials: %w", credsErr)
+	} else {
+		credsErr = writeKubeconfig(creds, filepath.Join(o.DataDir, KubeconfigFile), url)
 	}
+	res := <-opened
+	if res.err != nil || credsErr != nil {
+		ln.Close()
+		if res.be != nil {
+			_ = res.be.close()
+		}
+		return errors.Join(res.err, credsErr)
+	}
+	be := res.be
+	defer func() {
+		if cerr := be.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing storage: %w", cerr)
+		}
+	}()
 
 	// Request contexts derive from requestCtx, ended at shutdown so that watches and
 	// log follows return instead of holding Shutdown until its deadline.
@@ -93,6 +107,9 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 	fmt.Fprintf(o.Stderr, "kjet ready: %s\n", url)
 
 	restCfg := creds.RESTConfig(url)
+	if len(o.Components) > 0 {
+		warmConnection(g.ctx, restCfg)
+	}
 	for _, c := range o.Components {
 		g.start(c.Name, func(ctx context.Context) error { return c.Run(ctx, rest.CopyConfig(restCfg)) }, true)
 	}
@@ -124,6 +141,52 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 		}
 	}
 	return errors.Join(serveErr, componentsErr)
+}
+
+// openResult is what the backend's opening returned.
+type openResult struct {
+	be  *backend
+	err error
+}
+
+// writeKubeconfig writes the admin kubeconfig for url at path unless the file already
+// says exactly that (a restart on a fixed port), which saves a sync.
+func writeKubeconfig(creds *pki.Credentials, path, url string) error {
+	want, err := clientcmd.Write(*creds.Kubeconfig(url))
+	if err != nil {
+		return fmt.Errorf("encoding kubeconfig: %w", err)
+	}
+	if have, err := os.ReadFile(path); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	if err := pki.WriteFile(path, want); err != nil {
+		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// warmConnection makes one request over the client transport that cfg's clients share
+// (client-go caches one per TLS configuration), so that the components' first requests,
+// a score of them at once, find an HTTP/2 connection to share instead of each dialling
+// and handshaking its own (all but one of which the transport then drops). Failure only
+// costs that saving: the components retry on their own.
+func warmConnection(ctx context.Context, cfg *rest.Config) {
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/healthz", nil)
+	if err != nil {
+		return
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }
 
 // closeIdleConnections closes the idle connections of the client transport that cfg's

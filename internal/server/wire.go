@@ -13,9 +13,9 @@ import (
 
 // Run runs kjet's all-in-one server until ctx ends (SIGTERM/SIGINT in the command),
 // then shuts down gracefully and returns nil, or returns the first failure. In order:
-// credentials under DATA_DIR/pki, the store at DATA_DIR/state.db, the API server over
-// catalog.Resources() and its bootstrap objects, the listener, DATA_DIR/kubeconfig,
-// the "kjet ready: <url>" line on Stderr, then the Components.
+// the listener; then at once the credentials under DATA_DIR/pki and DATA_DIR/kubeconfig,
+// and the store at DATA_DIR/state.db with the API server over catalog.Resources() and
+// its bootstrap objects; then the "kjet ready: <url>" line on Stderr, and the Components.
 func Run(ctx context.Context, opts Options) error {
 	return run(ctx, opts, openBolt)
 }
