@@ -35,6 +35,11 @@ import (
 // podIP is the address every pod and the node report: pods are host processes.
 const podIP = "127.0.0.1"
 
+// DefaultStartedStatusDelay is Options.StartedStatusDelay's default. A `true` exits
+// within a millisecond, but on a busy machine its exit reaches the agent 5-20 ms after its
+// start; reporting Running that much later is invisible to anyone watching the pod.
+const DefaultStartedStatusDelay = 20 * time.Millisecond
+
 // Options configure an Agent.
 type Options struct {
 	// NodeName is the Node this agent registers and runs pods for. Required.
@@ -70,7 +75,8 @@ type Options struct {
 	ConfigRetryInterval time.Duration
 	// StartedStatusDelay is how long the agent waits, after starting containers, for one
 	// of them to exit before reporting them running: a container that exits at once then
-	// costs one status write instead of two. Default 5 ms; negative disables it.
+	// costs one status write instead of two (and the pod never shows Running, as with
+	// the kubelet). Default DefaultStartedStatusDelay; negative disables it.
 	StartedStatusDelay time.Duration
 	// StatusWriters is how many pods' statuses are written to the API at once; default
 	// DefaultStatusWriters.
@@ -146,7 +152,7 @@ func New(opts Options) (*Agent, error) {
 		opts.ConfigRetryInterval = 10 * time.Second
 	}
 	if opts.StartedStatusDelay == 0 {
-		opts.StartedStatusDelay = 5 * time.Millisecond
+		opts.StartedStatusDelay = DefaultStartedStatusDelay
 	}
 	if opts.StatusWriters <= 0 {
 		opts.StatusWriters = DefaultStatusWriters
