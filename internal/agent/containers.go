@@ -159,12 +159,15 @@ func (w *podWorker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 		w.a.recorder.Eventf(pod, corev1.EventTypeWarning, "Failed", "Error: %s", msg)
 	} else {
 		w.a.registerContainer(cfg.ID, pod.UID)
+		// Created before the start, as the kubelet reports it between creating and
+		// starting the container: its write then overlaps the start, not the status
+		// write that follows it.
+		w.a.recorder.Eventf(pod, corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
 		st, err = w.a.rt.Start(ctx, cfg)
 		if err != nil {
 			st = runtime.ContainerStatus{ID: cfg.ID, Config: cfg, State: runtime.StateExited, StartedAt: now, FinishedAt: now,
 				ExitCode: 128, Reason: "StartError", Message: err.Error()}
 		}
-		w.a.recorder.Eventf(pod, corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
 		if st.State == runtime.StateRunning || st.Reason != "StartError" {
 			w.a.recorder.Eventf(pod, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
 		} else {
