@@ -100,6 +100,8 @@ var _ storage.Interface = (*Store)(nil)
 // fails with ErrLocked (wrapped) if another process has it open.
 func Open(path string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, os.ErrNotExist)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: opts.LockTimeout,
 		// As etcd does: keep the free-page list only in memory (it is rebuilt by a scan
@@ -114,8 +116,10 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	// bbolt fsyncs the file but not the directory entry of a file it just created.
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return nil, errors.Join(err, db.Close())
+	if created {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
 	}
 	s := &Store{
 		path: path,
@@ -151,8 +155,20 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// load creates the buckets if needed and fills the index from the file.
+// load creates the buckets of a new file and fills the index from the file.
 func (s *Store) load() error {
+	// Only a new file needs its buckets: a write transaction costs two fsyncs, which a
+	// restart on an existing file should not pay.
+	missing := false
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		missing = tx.Bucket(bucketKeys) == nil || tx.Bucket(bucketMeta) == nil
+		return nil
+	}); err != nil {
+		return fmt.Errorf("initialising %s: %w", s.path, err)
+	}
+	if !missing {
+		return s.restore()
+	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketKeys, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -164,6 +180,11 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("initialising %s: %w", s.path, err)
 	}
+	return s.restore()
+}
+
+// restore fills the index from the file.
+func (s *Store) restore() error {
 	return s.db.View(func(tx *bbolt.Tx) error {
 		var rev int64
 		if v := tx.Bucket(bucketMeta).Get(metaRev); v != nil {
