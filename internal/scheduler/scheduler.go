@@ -47,8 +47,9 @@ type Options struct {
 	// defaults 1 s and 10 s (kube-scheduler's pod back-off).
 	InitialBackoff, MaxBackoff time.Duration
 	// Informers, when set, is a factory shared with other components of the process:
-	// New takes its pod and node informers from it and the caller starts it. Nil: Run
-	// watches pods and nodes through Client with informers of its own.
+	// New takes its pod and node informers from it (and indexes the pods), so the
+	// caller starts it after New. Nil: Run watches pods and nodes through Client with
+	// informers of its own.
 	Informers informers.SharedInformerFactory
 }
 
@@ -117,7 +118,23 @@ func New(opts Options) (*Scheduler, error) {
 	podInformer, nodeInformer := factory.Core().V1().Pods(), factory.Core().V1().Nodes()
 	s.podInformer, s.nodeInformer = podInformer.Informer(), nodeInformer.Informer()
 	s.pods, s.nodes = podInformer.Lister(), nodeInformer.Lister()
+	if err := s.podInformer.AddIndexers(cache.Indexers{activePodsByNodeIndex: indexActivePodByNode}); err != nil {
+		return nil, fmt.Errorf("scheduler: indexing pods by node: %w", err)
+	}
 	return s, nil
+}
+
+// activePodsByNodeIndex indexes the bound pods that are not terminal by node name: what
+// counts against a node's room. Without it every scheduling decision would walk every
+// pod, the finished ones of a 2000-pod Job included.
+const activePodsByNodeIndex = "kjet.scheduler/active-pods-by-node"
+
+func indexActivePodByNode(obj any) ([]string, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok || pod.Spec.NodeName == "" || isTerminal(pod) {
+		return nil, nil
+	}
+	return []string{pod.Spec.NodeName}, nil
 }
 
 // Run schedules pods until ctx ends.
@@ -312,7 +329,7 @@ func (s *Scheduler) pickNode(pod *corev1.Pod) (string, [][]string, int, error) {
 	if err != nil {
 		return "", nil, 0, fmt.Errorf("listing nodes: %w", err)
 	}
-	usage, err := s.usageByNode()
+	usage, err := s.usageByNode(nodes)
 	if err != nil {
 		return "", nil, 0, err
 	}
@@ -335,24 +352,24 @@ func (s *Scheduler) pickNode(pod *corev1.Pod) (string, [][]string, int, error) {
 
 // usageByNode sums the requests of bound, non-terminal pods per node, plus the pods this
 // scheduler bound that the cache does not show bound yet.
-func (s *Scheduler) usageByNode() (map[string]nodeUsage, error) {
-	pods, err := s.pods.List(labels.Everything())
-	if err != nil {
-		return nil, fmt.Errorf("listing pods: %w", err)
-	}
-	usage := map[string]nodeUsage{}
+func (s *Scheduler) usageByNode(nodes []*corev1.Node) (map[string]nodeUsage, error) {
+	usage := make(map[string]nodeUsage, len(nodes))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range pods {
-		if p.Spec.NodeName == "" || isTerminal(p) {
-			continue
+	for _, node := range nodes {
+		objs, err := s.podInformer.GetIndexer().ByIndex(activePodsByNodeIndex, node.Name)
+		if err != nil {
+			return nil, fmt.Errorf("listing pods on node %s: %w", node.Name, err)
 		}
-		if _, ok := s.assumed[p.UID]; ok {
-			continue
+		for _, obj := range objs {
+			p := obj.(*corev1.Pod)
+			if _, ok := s.assumed[p.UID]; ok {
+				continue
+			}
+			u := usage[node.Name]
+			u.add(podRequests(p))
+			usage[node.Name] = u
 		}
-		u := usage[p.Spec.NodeName]
-		u.add(podRequests(p))
-		usage[p.Spec.NodeName] = u
 	}
 	for _, a := range s.assumed {
 		u := usage[a.node]

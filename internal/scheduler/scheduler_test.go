@@ -260,3 +260,47 @@ func TestGatedPodIsNotBound(t *testing.T) {
 		return false
 	})
 }
+
+// A node's room is taken by its bound pods that have not finished and by the pods this
+// scheduler bound that the cache does not show bound yet, each counted once.
+func TestUsageByNodeCountsActivePods(t *testing.T) {
+	onNode := func(node string, phase corev1.PodPhase) func(*corev1.Pod) {
+		return func(p *corev1.Pod) { p.Spec.NodeName, p.Status.Phase = node, phase }
+	}
+	client := fake.NewClientset(
+		testPod("running-a", "1", onNode("a", corev1.PodRunning)),
+		testPod("done-a", "1", onNode("a", corev1.PodSucceeded)),
+		testPod("failed-b", "2", onNode("b", corev1.PodFailed)),
+		testPod("running-b", "500m", onNode("b", corev1.PodRunning)),
+		testPod("assumed-b", "250m"),
+		testPod("unbound", "4"),
+	)
+	s, err := New(Options{Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.factory.Start(ctx.Done())
+	t.Cleanup(func() { cancel(); s.factory.Shutdown() })
+	s.factory.WaitForCacheSync(ctx.Done())
+	assumed, err := s.pods.Pods("default").Get("assumed-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.assumed[assumed.UID] = assumedPod{node: "b", requests: podRequests(assumed)}
+
+	usage, err := s.usageByNode([]*corev1.Node{testNode("a", "2", "1Gi"), testNode("b", "2", "1Gi")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]struct {
+		cpu  string
+		pods int
+	}{"a": {"1", 1}, "b": {"750m", 2}}
+	for node, w := range want {
+		u := usage[node]
+		if cpu := u.requests[corev1.ResourceCPU]; cpu.Cmp(resource.MustParse(w.cpu)) != 0 || u.pods != w.pods {
+			t.Errorf("node %s: cpu %s, %d pods; want %s, %d pods", node, cpu.String(), u.pods, w.cpu, w.pods)
+		}
+	}
+}
