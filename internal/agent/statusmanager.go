@@ -27,6 +27,8 @@ const (
 	// statusConflictRetries is how many conflicts one write absorbs (re-reading the pod
 	// each time) before it backs off.
 	statusConflictRetries = 5
+	// statusFlushTimeout bounds the writing of what is still queued when the agent stops.
+	statusFlushTimeout = 2 * time.Second
 )
 
 // statusManager sends pod statuses to the API off the pod workers' goroutines, as the
@@ -81,8 +83,9 @@ func clockWithTicker(clk clock.Clock) clock.WithTicker {
 	return clock.RealClock{}
 }
 
-// run writes statuses until ctx ends, then waits for the writers. Updates still queued
-// then are dropped: the next agent rebuilds every pod's status from its containers.
+// run writes statuses until ctx ends, waits for the writers, then flushes what is still
+// queued within statusFlushTimeout: whoever watches a pod should see how it ended even
+// if the agent stopped right after (the next agent would work it out again, later).
 func (m *statusManager) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range m.writers {
@@ -96,6 +99,18 @@ func (m *statusManager) run(ctx context.Context) {
 	<-ctx.Done()
 	m.queue.ShutDown()
 	wg.Wait()
+
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusFlushTimeout)
+	defer cancel()
+	m.mu.Lock()
+	left := m.pending
+	m.pending = map[types.UID]*statusUpdate{}
+	m.mu.Unlock()
+	for _, u := range left {
+		if err := m.sync(flushCtx, u); err != nil {
+			m.log.Warn("updating pod on shutdown", "pod", u.pod.Namespace+"/"+u.pod.Name, "err", err)
+		}
+	}
 }
 
 // set queues u for its pod, replacing an update not yet taken by a writer. A delete
@@ -134,10 +149,7 @@ func (m *statusManager) processNext(ctx context.Context) bool {
 		return true
 	}
 	if err := m.sync(ctx, u); err != nil {
-		if ctx.Err() != nil {
-			return true
-		}
-		m.log.Warn("updating pod", "pod", u.pod.Namespace+"/"+u.pod.Name, "err", err)
+		// Keep it, unless a newer one came meanwhile, for the retry or the final flush.
 		m.mu.Lock()
 		if newer := m.pending[uid]; newer != nil {
 			newer.delete = newer.delete || u.delete
@@ -145,6 +157,10 @@ func (m *statusManager) processNext(ctx context.Context) bool {
 			m.pending[uid] = u
 		}
 		m.mu.Unlock()
+		if ctx.Err() != nil {
+			return true
+		}
+		m.log.Warn("updating pod", "pod", u.pod.Namespace+"/"+u.pod.Name, "err", err)
 		m.queue.AddRateLimited(uid)
 		return true
 	}

@@ -132,3 +132,23 @@ func TestStatusManagerRetriesRefusedWrites(t *testing.T) {
 		})
 	}
 }
+
+// What is still queued when the agent stops is written on the way out.
+func TestStatusManagerFlushesOnStop(t *testing.T) {
+	pod := newTestPod("p", corev1.RestartPolicyNever, "c")
+	client := fake.NewClientset(pod)
+	writes := &statusWrites{}
+	client.PrependReactor("update", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		writes.record(action)
+		return false, nil, nil
+	})
+	// No writers: only the flush on stop can write it.
+	m := newStatusManager(client, testingclock.NewFakeClock(time.Now()), slog.New(slog.DiscardHandler), 0)
+	m.set(phaseUpdate(pod, corev1.PodSucceeded))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m.run(ctx)
+	if got := writes.get(); len(got) != 1 || got[0] != corev1.PodSucceeded {
+		t.Fatalf("status writes %v, want [Succeeded]", got)
+	}
+}
