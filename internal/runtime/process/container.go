@@ -174,12 +174,12 @@ func (s *supervisor) launch(c *container, cfg *runtime.ContainerConfig) (err err
 			c.keep = append(c.keep, fifo)
 			undo = append(undo, func() { _ = fifo.Close() })
 		}
-		or, ow, perr := os.Pipe()
+		or, ow, perr := outputPipe()
 		if perr != nil {
 			closeChild()
 			return fmt.Errorf("creating stdout pipe: %w", perr)
 		}
-		er, ew, perr := os.Pipe()
+		er, ew, perr := outputPipe()
 		if perr != nil {
 			_ = or.Close()
 			_ = ow.Close()
@@ -250,6 +250,24 @@ func (s *supervisor) launch(c *container, cfg *runtime.ContainerConfig) (err err
 // copyBufferSize is the size of the buffers output is copied through: a read of a
 // pipe returns at most what it holds, and log records are cut at 16 KiB anyway.
 const copyBufferSize = 32 << 10
+
+// outputPipe makes the pipe for one output stream. Unlike os.Pipe's, only the
+// supervisor's read end is non-blocking and on Go's poller; the container's write
+// end is an ordinary blocking descriptor from the start, as a process expects its
+// stdout to be (os.Pipe would register it with the poller and the fork would make
+// it blocking again: five system calls more per pipe).
+func outputPipe() (r, w *os.File, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, fmt.Errorf("pipe: %w", err)
+	}
+	if _, err := unix.FcntlInt(uintptr(p[0]), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
+		_ = unix.Close(p[0])
+		_ = unix.Close(p[1])
+		return nil, nil, fmt.Errorf("pipe: %w", err)
+	}
+	return os.NewFile(uintptr(p[0]), "|0"), os.NewFile(uintptr(p[1]), "|1"), nil
+}
 
 // output is one stream of a container's output and where it goes.
 type output struct {
