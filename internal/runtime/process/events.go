@@ -9,6 +9,10 @@ import (
 // maxBacklog bounds the exits kept for a subscriber that has not come yet.
 const maxBacklog = 10000
 
+// maxExitedRecords bounds the final records kept for exited containers that were
+// not removed yet (about 1 KiB each); past it, their Status asks the supervisor.
+const maxExitedRecords = 10000
+
 // subscriber is one Exited channel's queue.
 type subscriber struct {
 	queue  []string      // guarded by Runtime.mu
@@ -74,7 +78,7 @@ func (r *Runtime) Exited(ctx context.Context) <-chan string {
 func (r *Runtime) deliver(id string, rec *record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rec != nil && (rec.Status.ID != id || rec.Status.State != runtime.StateExited) {
+	if rec != nil && (rec.Status.ID != id || rec.Status.State != runtime.StateExited || len(r.exited) >= maxExitedRecords) {
 		rec = nil
 	}
 	r.exited[id] = rec
