@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -121,7 +122,7 @@ func (p podConnector) ServePodSubresource(w http.ResponseWriter, r *http.Request
 func (s *Set) run(ctx context.Context, cfg *rest.Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-informers"))
+	client, err := kubernetes.NewForConfig(typedConfig(cfg, "kjet-informers"))
 	if err != nil {
 		return fmt.Errorf("informers client: %w", err)
 	}
@@ -149,7 +150,7 @@ func (s *Set) run(ctx context.Context, cfg *rest.Config) error {
 // newControllers builds the controller manager's controllers on factory and returns
 // what runs them.
 func (s *Set) newControllers(cfg *rest.Config, factory informers.SharedInformerFactory) (func(context.Context) error, error) {
-	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-controller-manager"))
+	client, err := kubernetes.NewForConfig(typedConfig(cfg, "kjet-controller-manager"))
 	if err != nil {
 		return nil, fmt.Errorf("controller-manager client: %w", err)
 	}
@@ -193,7 +194,7 @@ func (s *Set) newControllers(cfg *rest.Config, factory informers.SharedInformerF
 }
 
 func (s *Set) newScheduler(cfg *rest.Config, factory informers.SharedInformerFactory) (*scheduler.Scheduler, error) {
-	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-scheduler"))
+	client, err := kubernetes.NewForConfig(typedConfig(cfg, "kjet-scheduler"))
 	if err != nil {
 		return nil, fmt.Errorf("scheduler client: %w", err)
 	}
@@ -207,7 +208,7 @@ func (s *Set) newScheduler(cfg *rest.Config, factory informers.SharedInformerFac
 // runAgent starts the process runtime and runs the node agent on the shared pod
 // informer.
 func (s *Set) runAgent(ctx context.Context, cfg *rest.Config, pods cache.SharedIndexInformer) error {
-	client, err := kubernetes.NewForConfig(withUserAgent(cfg, "kjet-node-agent"))
+	client, err := kubernetes.NewForConfig(typedConfig(cfg, "kjet-node-agent"))
 	if err != nil {
 		return fmt.Errorf("node agent client: %w", err)
 	}
@@ -279,6 +280,16 @@ func named(name string, fn func(context.Context) error) func(context.Context) er
 
 // errStoppedEarly is returned for a part of the server that stopped before the server.
 var errStoppedEarly = errors.New("components: stopped before the server")
+
+// typedConfig is withUserAgent for a typed clientset: it speaks protobuf, as Kubernetes'
+// own components do, which costs both ends a fraction of JSON's encoding and decoding
+// (patches keep their JSON patch types).
+func typedConfig(cfg *rest.Config, agent string) *rest.Config {
+	c := withUserAgent(cfg, agent)
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return c
+}
 
 func withUserAgent(cfg *rest.Config, agent string) *rest.Config {
 	c := rest.CopyConfig(cfg)
