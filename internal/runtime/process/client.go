@@ -159,27 +159,28 @@ func (r *Runtime) dial() (net.Conn, error) {
 	return c, err
 }
 
-// startSupervisor runs SupervisorArgv with detachEnv set: it forks the real
-// supervisor into its own session and exits, so it is waited for here.
+// startSupervisor starts SupervisorArgv in its own session and does not wait for it:
+// the supervisor outlives this process (it is reparented to init when this process
+// ends), and a group kill of the caller does not reach it. While this process lives, a
+// goroutine reaps it should it exit first (idle, or asked to shut down). One exec of
+// the binary, not two: a double fork would cost a second process start on the path to
+// the first pod.
 func (r *Runtime) startSupervisor(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("starting supervisor: %w", err)
+	}
 	logf, err := os.OpenFile(logPath(r.opts.Dir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("opening supervisor log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.CommandContext(ctx, r.opts.SupervisorArgv[0], r.opts.SupervisorArgv[1:]...)
-	cmd.Env = append(os.Environ(), detachEnv+"=1")
+	cmd := exec.Command(r.opts.SupervisorArgv[0], r.opts.SupervisorArgv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			// Killed because the caller gave up (a server shutting down while it
-			// starts): say so, so that the caller sees its own cancellation, not a
-			// failure of the supervisor.
-			return fmt.Errorf("starting supervisor: %w", ctx.Err())
-		}
+	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting supervisor: %w%s", err, logTail(logPath(r.opts.Dir)))
 	}
+	go func() { _ = cmd.Wait() }()
 	return nil
 }
 

@@ -58,9 +58,9 @@ func runTestSupervisor(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	// For profiling the supervisor under a benchmark: the detached supervisor
-	// (detachEnv unset) writes a CPU profile to PATH.PID until it exits.
-	if path := os.Getenv(cpuProfileEnv); path != "" && os.Getenv(detachEnv) != "1" {
+	// For profiling the supervisor under a benchmark: it writes a CPU profile to
+	// PATH.PID until it exits.
+	if path := os.Getenv(cpuProfileEnv); path != "" {
 		f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -9,13 +9,11 @@ import (
 	"log"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,12 +21,6 @@ import (
 
 	"github.com/kjet-dev/kjet/internal/runtime"
 )
-
-// detachEnv, set to "1" in the environment of a supervisor command, makes
-// RunSupervisor start the real supervisor as a detached grandchild and return at
-// once: the kjet server then never has a child to reap, and the supervisor belongs
-// to no session or process group of the server's.
-const detachEnv = "KJET_SUPERVISOR_DETACH"
 
 // ErrSupervisorRunning is returned by RunSupervisor when another supervisor already
 // serves the directory.
@@ -84,9 +76,6 @@ func RunSupervisor(ctx context.Context, opts SupervisorOptions) error {
 	if err := opts.defaults(); err != nil {
 		return err
 	}
-	if os.Getenv(detachEnv) == "1" {
-		return detach()
-	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
 		return fmt.Errorf("supervisor directory: %w", err)
@@ -106,28 +95,6 @@ func RunSupervisor(ctx context.Context, opts SupervisorOptions) error {
 		shutdown:   make(chan struct{}),
 	}
 	return s.run(ctx)
-}
-
-// detach re-executes this command, without detachEnv, in a new session and returns.
-func detach() error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding own executable: %w", err)
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if len(kv) < len(detachEnv)+1 || kv[:len(detachEnv)+1] != detachEnv+"=" {
-			env = append(env, kv)
-		}
-	}
-	cmd := exec.Command(self, os.Args[1:]...)
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting detached supervisor: %w", err)
-	}
-	return cmd.Process.Release()
 }
 
 // supervisor owns the containers of one node.
