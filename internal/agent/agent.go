@@ -247,7 +247,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer func() { _ = podInformer.RemoveEventHandler(reg) }()
 	// Wait until every pod of the initial list reached a worker, so the containers
 	// left over are truly orphans.
-	if !cache.WaitForCacheSync(ctx.Done(), podInformer.HasSynced, reg.HasSynced) {
+	if !cache.WaitFor(ctx, "", podInformer.HasSyncedChecker(), reg.HasSyncedChecker()) {
 		a.waitWorkers()
 		return nil
 	}

@@ -73,7 +73,7 @@ func (f *follower) start(ctx context.Context) error {
 		UpdateFunc: func(interface{}, interface{}) { f.poke() },
 		DeleteFunc: func(interface{}) { f.poke() },
 	}
-	var synced []cache.InformerSynced
+	var synced []cache.DoneChecker
 	for ns := range namespaces {
 		factory := informers.NewSharedInformerFactoryWithOptions(f.client, 0, informers.WithNamespace(ns))
 		for _, inf := range []struct {
@@ -88,11 +88,11 @@ func (f *follower) start(ctx context.Context) error {
 				return fmt.Errorf("watching namespace %s: %w", ns, err)
 			}
 			inf.into[ns] = inf.informer.GetStore()
-			synced = append(synced, inf.informer.HasSynced)
+			synced = append(synced, inf.informer.HasSyncedChecker())
 		}
 		factory.Start(ctx.Done())
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+	if !cache.WaitFor(ctx, "", synced...) {
 		return fmt.Errorf("waiting for the API server's caches: %w", ctx.Err())
 	}
 	f.poke()

@@ -172,7 +172,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	// Handlers added to a shared informer that already runs are synced once they have
 	// been handed every pod and node it holds.
-	if !cache.WaitForCacheSync(ctx.Done(), s.podInformer.HasSynced, s.nodeInformer.HasSynced, podReg.HasSynced, nodeReg.HasSynced) {
+	if !cache.WaitFor(ctx, "", s.podInformer.HasSyncedChecker(), s.nodeInformer.HasSyncedChecker(), podReg.HasSyncedChecker(), nodeReg.HasSyncedChecker()) {
 		return nil // ctx ended first
 	}
 

@@ -67,8 +67,8 @@ type Controller struct {
 
 	cronJobs       batchlisters.CronJobLister
 	jobs           batchlisters.JobLister
-	cronJobsSynced cache.InformerSynced
-	jobsSynced     cache.InformerSynced
+	cronJobsSynced cache.DoneChecker
+	jobsSynced     cache.DoneChecker
 
 	queue workqueue.TypedRateLimitingInterface[string]
 }
@@ -107,8 +107,8 @@ func New(opts Options) (*Controller, error) {
 	jobInformer := opts.Informers.Batch().V1().Jobs()
 	c.cronJobs = cjInformer.Lister()
 	c.jobs = jobInformer.Lister()
-	c.cronJobsSynced = cjInformer.Informer().HasSynced
-	c.jobsSynced = jobInformer.Informer().HasSynced
+	c.cronJobsSynced = cjInformer.Informer().HasSyncedChecker()
+	c.jobsSynced = jobInformer.Informer().HasSyncedChecker()
 
 	if _, err := cjInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -141,7 +141,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer c.queue.ShutDown()
 
 	c.factory.Start(ctx.Done())
-	if !cache.WaitForNamedCacheSync(ComponentName, ctx.Done(), c.cronJobsSynced, c.jobsSynced) {
+	if !cache.WaitFor(ctx, "", c.cronJobsSynced, c.jobsSynced) {
 		if ctx.Err() != nil {
 			return nil
 		}

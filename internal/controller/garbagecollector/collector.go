@@ -66,7 +66,7 @@ type Collector struct {
 	kindOf        map[schema.GroupVersionResource]schema.GroupVersionKind
 	clusterScoped map[schema.GroupResource]bool
 	factory       metadatainformer.SharedInformerFactory
-	synced        []cache.InformerSynced
+	synced        []cache.DoneChecker
 
 	graph  *graph
 	absent *absentCache
@@ -133,7 +133,7 @@ func New(opts Options) (*Collector, error) {
 		}
 		// The graph is complete only when every handler has seen its initial list,
 		// not merely when the informers' stores are filled.
-		c.synced = append(c.synced, reg.HasSynced)
+		c.synced = append(c.synced, reg.HasSyncedChecker())
 	}
 	return c, nil
 }
@@ -163,7 +163,7 @@ func (c *Collector) Run(ctx context.Context, workers int) error {
 
 	c.factory.Start(ctx.Done())
 	defer c.factory.Shutdown()
-	if !cache.WaitForNamedCacheSync(ComponentName, ctx.Done(), c.synced...) {
+	if !cache.WaitFor(ctx, "", c.synced...) {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -87,7 +87,7 @@ type Controller struct {
 	jobLister  batchlisters.JobLister
 	podLister  corelisters.PodLister
 	podIndexer cache.Indexer
-	synced     []cache.InformerSynced
+	synced     []cache.DoneChecker
 
 	// queue holds Job keys; orphanQueue holds pod keys whose tracking
 	// finalizer may need to go.
@@ -173,7 +173,7 @@ func newController(opts Options, recorder record.EventRecorder) (*Controller, er
 	c.jobLister = jobInformer.Lister()
 	c.podLister = podInformer.Lister()
 	c.podIndexer = podInformer.Informer().GetIndexer()
-	c.synced = []cache.InformerSynced{jobInformer.Informer().HasSynced, podInformer.Informer().HasSynced}
+	c.synced = []cache.DoneChecker{jobInformer.Informer().HasSyncedChecker(), podInformer.Informer().HasSyncedChecker()}
 	return c, nil
 }
 
@@ -204,7 +204,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	}
 	defer c.queue.ShutDown()
 	defer c.orphanQueue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+	if !cache.WaitFor(ctx, "", c.synced...) {
 		return nil // ctx ended before the caches synced: a normal shutdown
 	}
 	workerloops.Run(ctx, []workerloops.Queue{c.queue, c.orphanQueue},

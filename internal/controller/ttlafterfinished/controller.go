@@ -50,7 +50,7 @@ type Controller struct {
 	factory    informers.SharedInformerFactory
 	clock      clock.WithTicker
 	jobs       batchlisters.JobLister
-	jobsSynced cache.InformerSynced
+	jobsSynced cache.DoneChecker
 	queue      workqueue.TypedRateLimitingInterface[string]
 }
 
@@ -80,7 +80,7 @@ func New(opts Options) (*Controller, error) {
 		return nil, fmt.Errorf("adding job event handler: %w", err)
 	}
 	// Synced once the handler has seen the initial list, not merely the store.
-	c.jobsSynced = reg.HasSynced
+	c.jobsSynced = reg.HasSyncedChecker()
 	return c, nil
 }
 
@@ -93,7 +93,7 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	}
 	defer c.queue.ShutDown()
 	c.factory.Start(ctx.Done())
-	if !cache.WaitForNamedCacheSync(ComponentName, ctx.Done(), c.jobsSynced) {
+	if !cache.WaitFor(ctx, "", c.jobsSynced) {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -57,7 +57,7 @@ func newFixture(t *testing.T, now time.Time, objs ...runtime.Object) *fixture {
 	factory.Start(ctx.Done())
 	// Wait for the controller's handler (not just the store) to have seen the initial
 	// list, so that tests draining the queue afterwards see only what they cause.
-	if !cache.WaitForCacheSync(ctx.Done(), c.jobsSynced) {
+	if !cache.WaitFor(ctx, "", c.jobsSynced) {
 		t.Fatal("caches did not sync")
 	}
 	return &fixture{ctx: ctx, client: client, clock: fc, c: c}
