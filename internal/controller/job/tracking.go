@@ -32,7 +32,7 @@ func (c *Controller) trackStatus(ctx context.Context, sc *syncContext, orig batc
 	job := sc.job
 	indexed := isIndexed(job)
 	if indexed {
-		sort.SliceStable(sc.pods, func(i, j int) bool { return completionIndex(sc.pods[i]) < completionIndex(sc.pods[j]) })
+		sortByCompletionIndex(sc.pods)
 	}
 	withFinalizer := sets.New[string]()
 	for _, p := range sc.pods {

@@ -1,8 +1,13 @@
 package job
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	clocktesting "k8s.io/utils/clock/testing"
 )
@@ -76,5 +81,38 @@ func TestPodGenerateName(t *testing.T) {
 	}
 	if got := podGenerateName(j, 12); got != "pi-12-" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestSortByCompletionIndex(t *testing.T) {
+	pod := func(name, index string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if index != "" {
+			p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: index}
+		}
+		return p
+	}
+	cases := []struct {
+		name string
+		pods []*corev1.Pod
+		want []string
+	}{
+		{name: "empty", pods: nil, want: []string{}},
+		{name: "by index", pods: []*corev1.Pod{pod("c", "2"), pod("a", "0"), pod("b", "1")}, want: []string{"a", "b", "c"}},
+		{name: "same index keeps order", pods: []*corev1.Pod{pod("x", "1"), pod("y", "0"), pod("z", "1")}, want: []string{"y", "x", "z"}},
+		{name: "no or bad index first, in order", pods: []*corev1.Pod{pod("a", "3"), pod("b", ""), pod("c", "bad"), pod("d", "0")}, want: []string{"b", "c", "d", "a"}},
+		{name: "numeric not lexical", pods: []*corev1.Pod{pod("ten", "10"), pod("nine", "9")}, want: []string{"nine", "ten"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sortByCompletionIndex(tc.pods)
+			got := []string{}
+			for _, p := range tc.pods {
+				got = append(got, p.Name)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("order %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
