@@ -1,14 +1,17 @@
-// Package bolt is kjet's embedded, durable storage.Interface: a single bbolt file
-// (state.db in the data dir) behind the shared in-memory index.
+// Package bolt is kjet's embedded, durable storage.Interface: a bbolt file (state.db in
+// the data dir) and its write-ahead log (state.db-wal) behind the shared in-memory index.
 //
 // Every key's value is kept in memory, so reads and watches never touch the disk. Writes
 // go through one group-commit loop: concurrent writers are checked against the index,
-// given consecutive revisions, written in one bbolt transaction and fsynced together;
-// each writer is answered only after that fsync, and only then do readers and watchers
-// see the change. The file holds each key with a 16-byte header (CreateRevision and
-// ModRevision) and the store-wide revision, which every transaction (deletes included)
-// advances, so revisions never go backwards across restarts. After a restart the watch
-// history starts empty at the stored revision.
+// given consecutive revisions, appended to the write-ahead log as one record and
+// fdatasynced together; each writer is answered only after that sync, and only then do
+// readers and watchers see the change. Checkpoints move the logged batches into the
+// bbolt file in one transaction (every CheckpointInterval, or sooner when the log grows
+// past CheckpointBytes, and on Close); opening replays whatever the log holds beyond the
+// file's revision (see wal.go). The file holds each key with a 16-byte header
+// (CreateRevision and ModRevision) and the store-wide revision, which every batch
+// (deletes included) advances, so revisions never go backwards across restarts. After a
+// restart the watch history starts empty at the stored revision.
 //
 // Values returned by Get and List and carried by watch events are shared with the store
 // and with other watchers: callers must not modify them. Values passed to writes are
@@ -45,12 +48,21 @@ type Options struct {
 	// WatchBuffer is how many events a watcher may fall behind before its watch is
 	// closed. Default 1,000.
 	WatchBuffer int
+	// CheckpointInterval is how long committed writes may stay in the write-ahead log
+	// only before they are moved into the bbolt file. Default 100ms.
+	CheckpointInterval time.Duration
+	// CheckpointBytes makes the next commit checkpoint once the log holds this much.
+	// Default 16 MiB.
+	CheckpointBytes int64
 }
 
 // Defaults for Options.
 const (
 	DefaultLockTimeout = time.Second
 	DefaultMaxBatch    = 1000
+
+	DefaultCheckpointInterval       = 100 * time.Millisecond
+	DefaultCheckpointBytes    int64 = 16 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -59,6 +71,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if o.CheckpointBytes <= 0 {
+		o.CheckpointBytes = DefaultCheckpointBytes
 	}
 	return o
 }
@@ -84,6 +102,11 @@ type Store struct {
 	opts Options
 	db   *bbolt.DB
 	idx  *kvindex.Index
+	wal  *wal
+	// pending are the events in the log and not yet in the bbolt file, up to
+	// pendingRev; only the commit loop touches them (and load, before it starts).
+	pending    []storage.Event
+	pendingRev int64
 
 	requests chan *request
 	// stop ends the commit loop; done is closed when it has returned.
@@ -101,7 +124,8 @@ var _ storage.Interface = (*Store)(nil)
 func Open(path string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
 	_, statErr := os.Stat(path)
-	created := errors.Is(statErr, os.ErrNotExist)
+	_, walStatErr := os.Stat(path + walSuffix)
+	created := errors.Is(statErr, os.ErrNotExist) || errors.Is(walStatErr, os.ErrNotExist)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: opts.LockTimeout,
 		// As etcd does: keep the free-page list only in memory (it is rebuilt by a scan
@@ -115,16 +139,22 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	// bbolt fsyncs the file but not the directory entry of a file it just created.
+	log, batches, err := openWAL(path + walSuffix)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	// bbolt fsyncs the file but not the directory entry of a file it just created, nor
+	// does a log sync make the log's own entry durable.
 	if created {
 		if err := syncDir(filepath.Dir(path)); err != nil {
-			return nil, errors.Join(err, db.Close())
+			return nil, errors.Join(err, log.close(), db.Close())
 		}
 	}
 	s := &Store{
 		path: path,
 		opts: opts,
 		db:   db,
+		wal:  log,
 		idx: kvindex.New(kvindex.Options{
 			WatchHistory: opts.WatchHistory,
 			WatchBuffer:  opts.WatchBuffer,
@@ -133,8 +163,8 @@ func Open(path string, opts Options) (*Store, error) {
 		done:     make(chan struct{}),
 	}
 	s.Frontend = kvindex.Frontend{Index: s.idx, Write: s.write}
-	if err := s.load(); err != nil {
-		return nil, errors.Join(err, db.Close())
+	if err := s.load(batches); err != nil {
+		return nil, errors.Join(err, log.close(), db.Close())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
@@ -155,8 +185,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// load creates the buckets of a new file and fills the index from the file.
-func (s *Store) load() error {
+// load creates the buckets of a new file, moves the log's batches that the file lacks
+// into it, and fills the index from the file.
+func (s *Store) load(batches []walBatch) error {
 	// Only a new file needs its buckets: a write transaction costs two fsyncs, which a
 	// restart on an existing file should not pay.
 	missing := false
@@ -167,7 +198,7 @@ func (s *Store) load() error {
 		return fmt.Errorf("initialising %s: %w", s.path, err)
 	}
 	if !missing {
-		return s.restore()
+		return s.replay(batches)
 	}
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketKeys, bucketMeta} {
@@ -180,18 +211,39 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("initialising %s: %w", s.path, err)
 	}
+	return s.replay(batches)
+}
+
+// replay moves the log's batches newer than the file's revision into the file (one
+// synced transaction), starts the log over and fills the index.
+func (s *Store) replay(batches []walBatch) error {
+	var fileRev int64
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		fileRev, err = storedRevision(tx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("loading %s: %w", s.path, err)
+	}
+	for _, b := range batches {
+		if b.revision <= fileRev {
+			continue
+		}
+		s.pending = append(s.pending, b.events...)
+		s.pendingRev = b.revision
+	}
+	if err := s.checkpoint(); err != nil {
+		return fmt.Errorf("replaying the write-ahead log of %s: %w", s.path, err)
+	}
 	return s.restore()
 }
 
 // restore fills the index from the file.
 func (s *Store) restore() error {
 	return s.db.View(func(tx *bbolt.Tx) error {
-		var rev int64
-		if v := tx.Bucket(bucketMeta).Get(metaRev); v != nil {
-			if len(v) != 8 {
-				return fmt.Errorf("loading %s: stored revision has %d bytes, want 8", s.path, len(v))
-			}
-			rev = int64(binary.BigEndian.Uint64(v))
+		rev, err := storedRevision(tx)
+		if err != nil {
+			return fmt.Errorf("loading %s: %w", s.path, err)
 		}
 		return s.idx.Restore(rev, func(put func(storage.KeyValue)) error {
 			return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
@@ -204,6 +256,18 @@ func (s *Store) restore() error {
 			})
 		})
 	})
+}
+
+// storedRevision reads the store-wide revision from the file (0 when there is none).
+func storedRevision(tx *bbolt.Tx) (int64, error) {
+	v := tx.Bucket(bucketMeta).Get(metaRev)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("stored revision has %d bytes, want 8", len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
 // encode lays out a key's stored value: header then value.
@@ -238,9 +302,16 @@ func (s *Store) Close() error {
 		s.stop()
 		<-s.done
 		s.idx.Close()
-		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("closing %s: %w", s.path, err)
+		// The commit loop checkpointed on its way out; should that have failed, the
+		// log still holds the writes and the next Open replays them.
+		var errs []error
+		if err := s.wal.close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the write-ahead log of %s: %w", s.path, err))
 		}
+		if err := s.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing %s: %w", s.path, err))
+		}
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }

@@ -3,7 +3,10 @@ package bolt_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,3 +110,80 @@ func BenchmarkCreate(b *testing.B) {
 func BenchmarkGet(b *testing.B) { storagetest.BenchGet(b, newBenchStore) }
 
 func BenchmarkWatchLatency(b *testing.B) { storagetest.BenchWatchLatency(b, newBenchStore) }
+
+// TestReplaysLogAfterCrash copies the files of an open store, as a crash would leave
+// them, with every write still only in the write-ahead log (no checkpoint has run), and
+// opens the copy: every acknowledged write, update and delete is there.
+func TestReplaysLogAfterCrash(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.db")
+	s, err := bolt.Open(path, bolt.Options{CheckpointInterval: time.Hour})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	var last int64
+	for i := range 50 {
+		if last, err = s.Create(ctx, fmt.Sprintf("/k/%02d", i), []byte(fmt.Sprintf("v%d", i))); err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+	}
+	kv, err := s.Get(ctx, "/k/07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last, err = s.Update(ctx, "/k/07", []byte("changed"), kv.ModRevision); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	kv, err = s.Get(ctx, "/k/08")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := s.Delete(ctx, "/k/08", kv.ModRevision)
+	if err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	last = deleted.ModRevision
+
+	crashed := filepath.Join(t.TempDir(), "state.db")
+	for _, suffix := range []string{"", "-wal"} {
+		data, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := bolt.Open(crashed, bolt.Options{})
+	if err != nil {
+		t.Fatalf("Open after crash: %v", err)
+	}
+	defer r.Close()
+	list, err := r.List(ctx, "/k/", storage.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.Revision != last {
+		t.Errorf("revision after replay %d, want %d", list.Revision, last)
+	}
+	if len(list.Items) != 49 {
+		t.Fatalf("%d keys after replay, want 49", len(list.Items))
+	}
+	for _, kv := range list.Items {
+		want := "v" + strings.TrimLeft(strings.TrimPrefix(kv.Key, "/k/"), "0")
+		if kv.Key == "/k/00" {
+			want = "v0"
+		}
+		if kv.Key == "/k/07" {
+			want = "changed"
+		}
+		if string(kv.Value) != want {
+			t.Errorf("%s = %q, want %q", kv.Key, kv.Value, want)
+		}
+		if kv.Key == "/k/08" {
+			t.Errorf("deleted key %s is back", kv.Key)
+		}
+	}
+}

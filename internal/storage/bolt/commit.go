@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -64,18 +65,31 @@ func (s *Store) write(ctx context.Context, op kvindex.Op) (storage.Event, error)
 }
 
 // commitLoop is the store's only writer. It takes whatever requests are queued (up to
-// MaxBatch), commits them in one fsynced transaction and answers them; requests that
-// arrive during an fsync make up the next batch, so throughput grows with the number of
-// concurrent writers.
+// MaxBatch), commits them as one synced log record and answers them; requests that
+// arrive during a sync make up the next batch, so throughput grows with the number of
+// concurrent writers. It also checkpoints: CheckpointInterval after the first write the
+// bbolt file lacks, sooner when the log reaches CheckpointBytes, and when it stops.
 func (s *Store) commitLoop(ctx context.Context) {
 	defer close(s.done)
 	batch := make([]*request, 0, s.opts.MaxBatch)
+	due := time.NewTimer(s.opts.CheckpointInterval)
+	due.Stop()
+	armed := false
 	for {
 		batch = batch[:0]
 		select {
 		case <-ctx.Done():
 			s.failQueued()
+			// An error leaves the writes in the log, which the next Open replays.
+			_ = s.checkpoint()
 			return
+		case <-due.C:
+			armed = false
+			if err := s.checkpoint(); err != nil {
+				due.Reset(s.opts.CheckpointInterval) // the log keeps the writes; retry
+				armed = true
+			}
+			continue
 		case req := <-s.requests:
 			batch = append(batch, req)
 		}
@@ -89,6 +103,17 @@ func (s *Store) commitLoop(ctx context.Context) {
 			}
 		}
 		s.commit(batch)
+		switch {
+		case len(s.pending) == 0:
+		case s.wal.off >= s.opts.CheckpointBytes:
+			if err := s.checkpoint(); err == nil && armed {
+				due.Stop()
+				armed = false
+			}
+		case !armed:
+			due.Reset(s.opts.CheckpointInterval)
+			armed = true
+		}
 	}
 }
 
@@ -130,31 +155,46 @@ func (s *Store) commit(reqs []*request) {
 	}
 }
 
-// persist writes a batch's events and the new store revision in one transaction;
-// bbolt fsyncs it before Update returns.
+// persist makes a batch durable: one record appended to the write-ahead log and synced.
+// Its events join those the next checkpoint moves into the bbolt file.
 func (s *Store) persist(b *kvindex.Batch) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
-		keys := tx.Bucket(bucketKeys)
-		for _, ev := range b.Events() {
-			if ev.Type == storage.EventDelete {
-				if err := keys.Delete([]byte(ev.KV.Key)); err != nil {
-					return fmt.Errorf("deleting %q: %w", ev.KV.Key, err)
-				}
-				continue
-			}
-			if err := keys.Put([]byte(ev.KV.Key), encode(ev.KV)); err != nil {
-				return fmt.Errorf("writing %q: %w", ev.KV.Key, err)
-			}
-		}
-		var rev [8]byte
-		binary.BigEndian.PutUint64(rev[:], uint64(b.Revision()))
-		if err := tx.Bucket(bucketMeta).Put(metaRev, rev[:]); err != nil {
-			return fmt.Errorf("writing revision: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.wal.append(b.Revision(), b.Events()); err != nil {
 		return fmt.Errorf("committing %d writes to %s: %w", b.Len(), s.path, err)
 	}
+	s.pending = append(s.pending, b.Events()...)
+	s.pendingRev = b.Revision()
+	return nil
+}
+
+// checkpoint moves the pending events into the bbolt file in one transaction (bbolt
+// syncs it before Update returns) and then starts the log over.
+func (s *Store) checkpoint() error {
+	if len(s.pending) > 0 {
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			keys := tx.Bucket(bucketKeys)
+			for _, ev := range s.pending {
+				if ev.Type == storage.EventDelete {
+					if err := keys.Delete([]byte(ev.KV.Key)); err != nil {
+						return fmt.Errorf("deleting %q: %w", ev.KV.Key, err)
+					}
+					continue
+				}
+				if err := keys.Put([]byte(ev.KV.Key), encode(ev.KV)); err != nil {
+					return fmt.Errorf("writing %q: %w", ev.KV.Key, err)
+				}
+			}
+			var rev [8]byte
+			binary.BigEndian.PutUint64(rev[:], uint64(s.pendingRev))
+			if err := tx.Bucket(bucketMeta).Put(metaRev, rev[:]); err != nil {
+				return fmt.Errorf("writing revision: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("checkpointing %d writes into %s: %w", len(s.pending), s.path, err)
+		}
+		s.pending = nil
+	}
+	s.wal.reset()
 	return nil
 }
