@@ -58,7 +58,8 @@ type PodConnector interface {
 
 // Options configure Run.
 type Options struct {
-	// DataDir holds the kubeconfig, pki/ and state.db. Default: DefaultDataDir().
+	// DataDir holds the kubeconfig, pki/, state.db (with state.db-wal) and supervisor/.
+	// Default: DefaultDataDir().
 	DataDir string
 	// Listen is the HOST:PORT to serve on. Default DefaultListen. Port 0 picks a free
 	// port. Serving beyond loopback needs an explicit non-loopback host here.
