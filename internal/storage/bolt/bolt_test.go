@@ -123,9 +123,8 @@ func TestReplaysLogAfterCrash(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	ctx := context.Background()
-	var last int64
 	for i := range 50 {
-		if last, err = s.Create(ctx, fmt.Sprintf("/k/%02d", i), []byte(fmt.Sprintf("v%d", i))); err != nil {
+		if _, err := s.Create(ctx, fmt.Sprintf("/k/%02d", i), []byte(fmt.Sprintf("v%d", i))); err != nil {
 			t.Fatalf("Create: %v", err)
 		}
 	}
@@ -133,7 +132,7 @@ func TestReplaysLogAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last, err = s.Update(ctx, "/k/07", []byte("changed"), kv.ModRevision); err != nil {
+	if _, err := s.Update(ctx, "/k/07", []byte("changed"), kv.ModRevision); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	kv, err = s.Get(ctx, "/k/08")
@@ -144,7 +143,7 @@ func TestReplaysLogAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	last = deleted.ModRevision
+	last := deleted.ModRevision
 
 	crashed := filepath.Join(t.TempDir(), "state.db")
 	for _, suffix := range []string{"", "-wal"} {
