@@ -215,8 +215,12 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 
 func (c *Controller) processNextJob(ctx context.Context) bool {
 	return workerloops.ProcessNext(ctx, c.queue, "syncing job", func(ctx context.Context, key string) (workerloops.Result, error) {
-		c.windows.started(key)
+		c.windows.synced(key)
 		err := c.syncJob(ctx, key)
+		// The window runs from the end of the sync as well: the next batched sync
+		// then comes a window after this one's writes, which the cache has seen by
+		// then, instead of acting on a Job status it has not caught up with.
+		c.windows.synced(key)
 		if ns, name, splitErr := cache.SplitMetaNamespaceKey(key); splitErr == nil {
 			if _, getErr := c.jobLister.Jobs(ns).Get(name); apierrors.IsNotFound(getErr) {
 				c.windows.forget(key)
@@ -431,12 +435,6 @@ func (c *Controller) updatePod(oldObj, curObj any) {
 		}
 		if isFinished(job) && hasTrackingFinalizer(curPod) {
 			c.enqueueOrphan(curPod)
-		}
-		if !isPodTerminal(oldPod) && isPodTerminal(curPod) && job.Status.Active <= 1 {
-			// The Job's last active pod just ended: the Job may be done, and
-			// there is no burst of changes left to batch with.
-			c.enqueue(job, 0)
-			return
 		}
 		c.enqueueBatched(job)
 		return

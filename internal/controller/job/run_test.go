@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,6 +32,26 @@ func TestRunCompletesAJob(t *testing.T) {
 			pod.UID = types.UID("uid-" + pod.Name)
 		}
 		return false, nil, nil
+	})
+	// Like the API server (and unlike the fake tracker), refuse a Job write based on a
+	// stale resourceVersion: a controller that syncs before its cache has seen its own
+	// last status write must get a conflict, not silently overwrite that write.
+	client.PrependReactor("update", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		job := a.(k8stesting.UpdateAction).GetObject().(*batchv1.Job)
+		gvr := batchv1.SchemeGroupVersion.WithResource("jobs")
+		cur, err := client.Tracker().Get(gvr, job.Namespace, job.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		if job.ResourceVersion != cur.(*batchv1.Job).ResourceVersion {
+			return true, nil, apierrors.NewConflict(batchv1.Resource("jobs"), job.Name, errors.New("the object has been modified"))
+		}
+		job = job.DeepCopy()
+		job.ResourceVersion = fmt.Sprint(n.Add(1))
+		if err := client.Tracker().Update(gvr, job, job.Namespace); err != nil {
+			return true, nil, err
+		}
+		return true, job, nil
 	})
 	factory := informers.NewSharedInformerFactory(client, 0)
 	c, err := New(Options{Client: client, Informers: factory, SyncDelay: 10 * time.Millisecond, BackoffBase: 10 * time.Millisecond})

@@ -9,15 +9,15 @@ import (
 
 // syncWindows spaces out the syncs that pod events and status updates cause. Kubernetes
 // delays every such sync by its batch period, so a burst of pod changes costs one sync;
-// kjet keeps that bound (at most one batched sync per Job per window) but runs the first
-// sync after a quiet window at once, so a lone change (a Job's only pod finishing) is not
-// held back by the window.
+// kjet keeps that bound (a batched sync comes at least a window after the last sync of
+// the Job started and ended) but runs the first sync after a quiet window at once, so a
+// lone change is not held back by the window.
 type syncWindows struct {
 	clock  clock.PassiveClock
 	window time.Duration
 
 	mu sync.Mutex
-	// last is when each Job's most recent sync started.
+	// last is when each Job's most recent sync started or ended, whichever is later.
 	last map[string]time.Time
 }
 
@@ -40,8 +40,8 @@ func (w *syncWindows) delay(key string) time.Duration {
 	return 0
 }
 
-// started records that a sync of key starts now.
-func (w *syncWindows) started(key string) {
+// synced records that a sync of key starts or ends now.
+func (w *syncWindows) synced(key string) {
 	w.mu.Lock()
 	w.last[key] = w.clock.Now()
 	w.mu.Unlock()

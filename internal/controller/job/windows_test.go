@@ -28,7 +28,7 @@ func TestSyncWindows(t *testing.T) {
 			clock := clocktesting.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 			w := newSyncWindows(clock, window)
 			if tc.synced >= 0 {
-				w.started("ns/job")
+				w.synced("ns/job")
 				clock.Step(tc.synced)
 			}
 			if tc.forget {
