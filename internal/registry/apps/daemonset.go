@@ -151,15 +151,13 @@ func DaemonSetStatus() registry.FuncStatusStrategy[*appsv1.DaemonSet] {
 		CheckStatus: func(ds, old *appsv1.DaemonSet) field.ErrorList {
 			p := field.NewPath("status")
 			s := ds.Status
-			errs := nonnegativeCounts(p, []count{
-				{"currentNumberScheduled", s.CurrentNumberScheduled}, {"numberMisscheduled", s.NumberMisscheduled},
-				{"desiredNumberScheduled", s.DesiredNumberScheduled}, {"numberReady", s.NumberReady},
-			})
+			errs := registry.NonnegativeCounts(p,
+				registry.Count{Name: "currentNumberScheduled", Value: s.CurrentNumberScheduled}, registry.Count{Name: "numberMisscheduled", Value: s.NumberMisscheduled},
+				registry.Count{Name: "desiredNumberScheduled", Value: s.DesiredNumberScheduled}, registry.Count{Name: "numberReady", Value: s.NumberReady})
 			errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-			errs = append(errs, nonnegativeCounts(p, []count{
-				{"updatedNumberScheduled", s.UpdatedNumberScheduled}, {"numberAvailable", s.NumberAvailable},
-				{"numberUnavailable", s.NumberUnavailable},
-			})...)
+			errs = append(errs, registry.NonnegativeCounts(p,
+				registry.Count{Name: "updatedNumberScheduled", Value: s.UpdatedNumberScheduled}, registry.Count{Name: "numberAvailable", Value: s.NumberAvailable},
+				registry.Count{Name: "numberUnavailable", Value: s.NumberUnavailable})...)
 			errs = append(errs, validateOptionalNonnegative(s.CollisionCount, p.Child("collisionCount"))...)
 			return append(errs, validateCollisionCountNotDecremented(s.CollisionCount, old.Status.CollisionCount, p)...)
 		},

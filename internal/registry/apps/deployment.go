@@ -141,42 +141,16 @@ func DeploymentStatus() registry.FuncStatusStrategy[*appsv1.Deployment] {
 			p := field.NewPath("status")
 			s := d.Status
 			errs := apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))
-			errs = append(errs, nonnegativeCounts(p, []count{
-				{"replicas", s.Replicas}, {"updatedReplicas", s.UpdatedReplicas}, {"readyReplicas", s.ReadyReplicas},
-				{"availableReplicas", s.AvailableReplicas}, {"unavailableReplicas", s.UnavailableReplicas},
-			})...)
+			errs = append(errs, registry.NonnegativeCounts(p,
+				registry.Count{Name: "replicas", Value: s.Replicas}, registry.Count{Name: "updatedReplicas", Value: s.UpdatedReplicas},
+				registry.Count{Name: "readyReplicas", Value: s.ReadyReplicas}, registry.Count{Name: "availableReplicas", Value: s.AvailableReplicas},
+				registry.Count{Name: "unavailableReplicas", Value: s.UnavailableReplicas})...)
 			errs = append(errs, validateOptionalNonnegative(s.CollisionCount, p.Child("collisionCount"))...)
-			const beyond = "cannot be greater than status.replicas"
-			if s.UpdatedReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("updatedReplicas"), s.UpdatedReplicas, beyond))
-			}
-			if s.ReadyReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("readyReplicas"), s.ReadyReplicas, beyond))
-			}
-			if s.AvailableReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, beyond))
-			}
-			if s.AvailableReplicas > s.ReadyReplicas {
-				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, "cannot be greater than readyReplicas"))
-			}
+			errs = append(errs, registry.ReplicaCountsWithin(p, s.Replicas, s.ReadyReplicas, s.AvailableReplicas,
+				registry.Count{Name: "updatedReplicas", Value: s.UpdatedReplicas})...)
 			return append(errs, validateCollisionCountNotDecremented(s.CollisionCount, old.Status.CollisionCount, p)...)
 		},
 	}
-}
-
-// count is a named status count.
-type count struct {
-	name  string
-	value int32
-}
-
-// nonnegativeCounts checks that none of the counts under p is negative.
-func nonnegativeCounts(p *field.Path, counts []count) field.ErrorList {
-	var errs field.ErrorList
-	for _, c := range counts {
-		errs = append(errs, apivalidation.ValidateNonnegativeField(int64(c.value), p.Child(c.name))...)
-	}
-	return errs
 }
 
 // validateCollisionCountNotDecremented rejects a status write that lowers collisionCount.

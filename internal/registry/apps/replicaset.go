@@ -65,25 +65,12 @@ func ReplicaSetStatus() registry.FuncStatusStrategy[*appsv1.ReplicaSet] {
 		CheckStatus: func(rs, _ *appsv1.ReplicaSet) field.ErrorList {
 			p := field.NewPath("status")
 			s := rs.Status
-			errs := nonnegativeCounts(p, []count{
-				{"replicas", s.Replicas}, {"fullyLabeledReplicas", s.FullyLabeledReplicas},
-				{"readyReplicas", s.ReadyReplicas}, {"availableReplicas", s.AvailableReplicas},
-			})
+			errs := registry.NonnegativeCounts(p,
+				registry.Count{Name: "replicas", Value: s.Replicas}, registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas},
+				registry.Count{Name: "readyReplicas", Value: s.ReadyReplicas}, registry.Count{Name: "availableReplicas", Value: s.AvailableReplicas})
 			errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-			const beyond = "cannot be greater than status.replicas"
-			if s.FullyLabeledReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("fullyLabeledReplicas"), s.FullyLabeledReplicas, beyond))
-			}
-			if s.ReadyReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("readyReplicas"), s.ReadyReplicas, beyond))
-			}
-			if s.AvailableReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, beyond))
-			}
-			if s.AvailableReplicas > s.ReadyReplicas {
-				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, "cannot be greater than readyReplicas"))
-			}
-			return errs
+			return append(errs, registry.ReplicaCountsWithin(p, s.Replicas, s.ReadyReplicas, s.AvailableReplicas,
+				registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas})...)
 		},
 	}
 }
@@ -110,13 +97,9 @@ func (ReplicaSetTable) Cells(obj runtime.Object, now time.Time) ([]interface{}, 
 	if !ok {
 		return nil, fmt.Errorf("replicaset table: unexpected object %T", obj)
 	}
-	desired := int64(1)
-	if rs.Spec.Replicas != nil {
-		desired = int64(*rs.Spec.Replicas)
-	}
 	names, images := printers.ContainersAndImages(rs.Spec.Template.Spec.Containers)
 	return []interface{}{
-		rs.Name, desired, int64(rs.Status.Replicas), int64(rs.Status.ReadyReplicas),
+		rs.Name, int64(desiredReplicas(rs.Spec.Replicas)), int64(rs.Status.Replicas), int64(rs.Status.ReadyReplicas),
 		printers.Since(rs.CreationTimestamp, now), names, images, printers.Selector(rs.Spec.Selector),
 	}, nil
 }

@@ -96,31 +96,12 @@ func ReplicationControllerStatus() registry.FuncStatusStrategy[*corev1.Replicati
 		CheckStatus: func(rc, _ *corev1.ReplicationController) field.ErrorList {
 			p := field.NewPath("status")
 			s := rc.Status
-			var errs field.ErrorList
-			for _, c := range []struct {
-				name  string
-				value int64
-			}{
-				{"replicas", int64(s.Replicas)}, {"fullyLabeledReplicas", int64(s.FullyLabeledReplicas)},
-				{"readyReplicas", int64(s.ReadyReplicas)}, {"availableReplicas", int64(s.AvailableReplicas)},
-				{"observedGeneration", s.ObservedGeneration},
-			} {
-				errs = append(errs, apivalidation.ValidateNonnegativeField(c.value, p.Child(c.name))...)
-			}
-			const beyond = "cannot be greater than status.replicas"
-			if s.FullyLabeledReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("fullyLabeledReplicas"), s.FullyLabeledReplicas, beyond))
-			}
-			if s.ReadyReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("readyReplicas"), s.ReadyReplicas, beyond))
-			}
-			if s.AvailableReplicas > s.Replicas {
-				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, beyond))
-			}
-			if s.AvailableReplicas > s.ReadyReplicas {
-				errs = append(errs, field.Invalid(p.Child("availableReplicas"), s.AvailableReplicas, "cannot be greater than readyReplicas"))
-			}
-			return errs
+			errs := registry.NonnegativeCounts(p,
+				registry.Count{Name: "replicas", Value: s.Replicas}, registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas},
+				registry.Count{Name: "readyReplicas", Value: s.ReadyReplicas}, registry.Count{Name: "availableReplicas", Value: s.AvailableReplicas})
+			errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
+			return append(errs, registry.ReplicaCountsWithin(p, s.Replicas, s.ReadyReplicas, s.AvailableReplicas,
+				registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas})...)
 		},
 	}
 }
