@@ -103,10 +103,10 @@ type Store struct {
 	db   *bbolt.DB
 	idx  *kvindex.Index
 	wal  *wal
-	// pending are the events in the log and not yet in the bbolt file, up to
-	// pendingRev; only the commit loop touches them (and load, before it starts).
-	pending    []storage.Event
-	pendingRev int64
+	// pending are the events in the log and not yet in the bbolt file, in revision
+	// order (the last one's ModRevision is the store's); only the commit loop touches
+	// them (and load, before it starts).
+	pending []storage.Event
 
 	requests chan *request
 	// stop ends the commit loop; done is closed when it has returned.
@@ -230,7 +230,6 @@ func (s *Store) replay(batches []walBatch) error {
 			continue
 		}
 		s.pending = append(s.pending, b.events...)
-		s.pendingRev = b.revision
 	}
 	if err := s.checkpoint(); err != nil {
 		return fmt.Errorf("replaying the write-ahead log of %s: %w", s.path, err)

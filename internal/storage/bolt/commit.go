@@ -162,7 +162,6 @@ func (s *Store) persist(b *kvindex.Batch) error {
 		return fmt.Errorf("committing %d writes to %s: %w", b.Len(), s.path, err)
 	}
 	s.pending = append(s.pending, b.Events()...)
-	s.pendingRev = b.Revision()
 	return nil
 }
 
@@ -184,7 +183,7 @@ func (s *Store) checkpoint() error {
 				}
 			}
 			var rev [8]byte
-			binary.BigEndian.PutUint64(rev[:], uint64(s.pendingRev))
+			binary.BigEndian.PutUint64(rev[:], uint64(s.pending[len(s.pending)-1].KV.ModRevision))
 			if err := tx.Bucket(bucketMeta).Put(metaRev, rev[:]); err != nil {
 				return fmt.Errorf("writing revision: %w", err)
 			}
