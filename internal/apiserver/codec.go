@@ -24,9 +24,8 @@ const (
 	mediaProtobuf = "application/vnd.kubernetes.protobuf"
 )
 
-// codecs bundles the scheme, the serializers built from it and the decoded values of
-// recent watch events. It is shared by every request of a Server; all but watchEvents
-// (which is safe for concurrent use) is immutable after newCodecs.
+// codecs bundles the scheme and the serializers built from it. It is immutable after
+// newCodecs and shared by every request of a Server.
 type codecs struct {
 	scheme *runtime.Scheme
 	// json and prettyJSON encode responses; protobuf (and json, for values older
@@ -37,9 +36,6 @@ type codecs struct {
 	protobuf   *protobuf.Serializer
 	// decoders are the request-body decoders by media type.
 	decoders map[string]bodyDecoders
-	// watchEvents are the decoded values of recent storage events, shared by every
-	// watch so that each change is decoded and encoded once, not once per watch.
-	watchEvents *watchEventCache
 }
 
 // bodyDecoders are the lenient and strict decoders of one media type.
@@ -65,8 +61,6 @@ func newCodecs() (*codecs, error) {
 		prettyJSON: json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Pretty: true}),
 		yaml:       json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{Yaml: true}),
 		protobuf:   protobuf.NewSerializer(scheme, scheme),
-
-		watchEvents: newWatchEventCache(watchEventCacheEntries, watchEventCacheBytes),
 	}
 	c.decoders = map[string]bodyDecoders{
 		mediaJSON: {

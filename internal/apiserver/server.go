@@ -89,6 +89,10 @@ type Server struct {
 	// resource's field managers, in the background.
 	typeConverterOnce sync.Once
 	typeConverter     managedfields.TypeConverter
+
+	// watchEvents are the decoded values of recent storage events, shared by every
+	// watch so that each change is decoded and encoded once, not once per watch.
+	watchEvents *watchEventCache
 }
 
 // resource is a registry.Resource plus what the server derives from it once.
@@ -138,6 +142,7 @@ func New(opts Options) (*Server, error) {
 		byGroupVersion:   map[string]map[string]*resource{},
 		namespaceDeleted: make(chan struct{}, 1),
 		stopping:         make(chan struct{}),
+		watchEvents:      newWatchEventCache(watchEventCacheEntries, watchEventCacheBytes),
 	}
 	for i := range opts.Resources {
 		res, err := s.newResource(opts.Resources[i])

@@ -427,7 +427,7 @@ func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (w
 // when prev), once for every watch of res; the object's resourceVersion is rev.
 func (s *Server) sharedValue(res *resource, kv storage.KeyValue, rev int64, prev bool) (*sharedObject, error) {
 	k := eventValueKey{res: res, key: kv.Key, rev: rev, prev: prev}
-	return s.codecs.watchEvents.get(k, len(kv.Value), func() (runtime.Object, error) {
+	return s.watchEvents.get(k, len(kv.Value), func() (runtime.Object, error) {
 		return s.decodeKV(res, kv.Value, rev)
 	})
 }
