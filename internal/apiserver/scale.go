@@ -52,12 +52,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req apiReque
 			s.writeError(w, r, err)
 			return
 		}
-		scale, err := scaleOf(req.res, obj)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeObject(w, r, http.StatusOK, scale, negotiate(r).mediaType)
+		s.writeScale(w, r, req.res, obj)
 		return
 	case http.MethodPut, http.MethodPatch:
 	default:
@@ -112,7 +107,12 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req apiReque
 		s.writeError(w, r, err)
 		return
 	}
-	scale, err := scaleOf(req.res, updated)
+	s.writeScale(w, r, req.res, updated)
+}
+
+// writeScale answers with the Scale of obj, a resource of res.
+func (s *Server) writeScale(w http.ResponseWriter, r *http.Request, res *resource, obj runtime.Object) {
+	scale, err := scaleOf(res, obj)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
