@@ -28,7 +28,7 @@ kjet="${KJET:-}"
 if [ -z "$kjet" ]; then
 	kjet="$tmp/kjet"
 	echo "building kjet..." >&2
-	go build -o "$kjet" ./cmd/kjet
+	go build -tags kustomize_disable_go_plugin_support -o "$kjet" ./cmd/kjet
 fi
 go build -o "$tmp/kjetbench" ./bench/cmd/kjetbench
 "$tmp/kjetbench" --kjet "$kjet" -v --completions 1000 "$@"
