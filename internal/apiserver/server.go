@@ -13,15 +13,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/applyconfigurations"
 	"k8s.io/utils/clock"
 
-	"github.com/kjet-dev/kjet/internal/apiserver/internal/typeschema"
 	"github.com/kjet-dev/kjet/internal/registry"
 	"github.com/kjet-dev/kjet/internal/storage"
 )
@@ -223,18 +220,6 @@ func (s *Server) fieldManagers(res *resource) (spec, status *managedfields.Field
 		}
 	})
 	return res.fieldManager, res.statusFieldManager
-}
-
-// newTypeConverter is applyconfigurations.NewTypeConverter(scheme) with the schema
-// decoded from typeschema's embedded copy instead of parsed from client-go's YAML. The
-// schema is the same (typeschema's tests check it), so if the embedded copy cannot be
-// decoded, client-go's parser serves instead, only slower.
-func newTypeConverter(scheme *runtime.Scheme) managedfields.TypeConverter {
-	parser, err := typeschema.Parser()
-	if err != nil {
-		return applyconfigurations.NewTypeConverter(scheme)
-	}
-	return managedfields.NewSchemeTypeConverter(scheme, parser)
 }
 
 // warmFieldManagers builds every resource's field managers, so the first writes after

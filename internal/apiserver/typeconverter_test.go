@@ -106,7 +106,8 @@ func unstructuredYAML(t *testing.T, doc string) *unstructured.Unstructured {
 }
 
 // TestTypeConverterMatchesClientGo checks that the converter built from typeschema's
-// pre-parsed schema records exactly the managedFields that client-go's converter does.
+// pre-parsed schema, which skips validating Go-typed objects, records exactly the
+// managedFields that client-go's converter does.
 func TestTypeConverterMatchesClientGo(t *testing.T) {
 	c, err := newCodecs()
 	if err != nil {
@@ -201,6 +202,37 @@ spec:
 					pod := obj.(*corev1.Pod)
 					pod.Status.Phase = corev1.PodRunning
 					pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "a", Ready: true}}
+				},
+			},
+		},
+		{
+			// Kubernetes accepts duplicate keys in some keyed lists (env, ports); the
+			// field manager then tracks the whole list entry.
+			name: "Pod with duplicate list keys",
+			seq: writeSequence{
+				create: &corev1.Pod{
+					TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+					ObjectMeta: metav1.ObjectMeta{Name: "dup", Namespace: "default"},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "busybox",
+						Env: []corev1.EnvVar{{Name: "X", Value: "1"}, {Name: "X", Value: "2"}}}}},
+				},
+				update: func(obj runtime.Object) {
+					c := &obj.(*corev1.Pod).Spec.Containers[0]
+					c.Env = append(c.Env, corev1.EnvVar{Name: "X", Value: "3"}, corev1.EnvVar{Name: "Y", Value: "4"})
+					c.Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}, {ContainerPort: 80, Protocol: corev1.ProtocolTCP}}
+				},
+				applied: `
+apiVersion: v1
+kind: Pod
+metadata: {name: dup, namespace: default, labels: {a: b}}
+spec:
+  containers:
+  - name: a
+    image: busybox:1
+`,
+				conflicting: `{apiVersion: v1, kind: Pod, metadata: {name: dup, namespace: default}, spec: {containers: [{name: a, image: busybox:2}]}}`,
+				status: func(obj runtime.Object) {
+					obj.(*corev1.Pod).Status.Phase = corev1.PodSucceeded
 				},
 			},
 		},

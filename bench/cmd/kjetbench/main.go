@@ -46,6 +46,8 @@ type options struct {
 	Runs int
 	// Verbose logs progress to stderr.
 	Verbose bool
+	// ServerArgs are appended to every `kjet server` command line.
+	ServerArgs []string
 }
 
 var allScenarios = []string{"startup", "api", "watch", "rss", "pods", "indexed", "run"}
@@ -65,12 +67,14 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.IndexedTimeout, "indexed-timeout", 3*time.Minute, "give up on the Indexed Job after this long")
 	fs.IntVar(&o.Runs, "runs", 5, "`kjet run` cold starts timed")
 	fs.BoolVar(&o.Verbose, "v", false, "log progress to stderr")
+	serverArgs := fs.String("server-args", "", "extra space-separated arguments for every `kjet server` (e.g. \"--cpu-profile /tmp/cpu.prof\" to profile a scenario)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.Kjet == "" {
 		return o, fmt.Errorf("--kjet is required")
 	}
+	o.ServerArgs = strings.Fields(*serverArgs)
 	for _, s := range strings.Split(*scen, ",") {
 		s = strings.TrimSpace(s)
 		if s == "" {

@@ -41,7 +41,8 @@ func (b *bench) startServer(ctx context.Context, dataDir string) (*server, error
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
-	cmd := exec.Command(b.opts.Kjet, "--data-dir", dataDir, "server", "--listen", "127.0.0.1:0")
+	args := append([]string{"--data-dir", dataDir, "server", "--listen", "127.0.0.1:0"}, b.opts.ServerArgs...)
+	cmd := exec.Command(b.opts.Kjet, args...)
 	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(dataDir))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
