@@ -98,15 +98,20 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 		ErrorLog:          log.New(slogWriter{o.Logger}, "", 0),
 	}
 
+	// The in-process components reach the same handler over in-memory pipes.
+	inProcess := newPipeListener()
+	inProcessSrv := inProcess.server(srv.Handler, srv)
+
 	g := newGroup(ctx)
-	serveDone := make(chan error, 1)
+	serveDone := make(chan error, 2)
 	go func() { serveDone <- srv.ServeTLS(ln, "", "") }()
+	go func() { serveDone <- inProcessSrv.Serve(inProcess) }()
 	if be.run != nil {
 		g.start("apiserver", be.run, false)
 	}
 	fmt.Fprintf(o.Stderr, "kjet ready: %s\n", url)
 
-	restCfg := creds.RESTConfig(url)
+	restCfg := inProcess.restConfig(creds.Token)
 	if len(o.Components) > 0 {
 		warmConnection(g.ctx, restCfg)
 	}
@@ -131,13 +136,18 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 	closeIdleConnections(restCfg)
 	shutCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		o.Logger.Warn("graceful shutdown did not finish; closing connections", "err", err)
-		_ = srv.Close()
+	for _, s := range []*http.Server{srv, inProcessSrv} {
+		if err := s.Shutdown(shutCtx); err != nil {
+			o.Logger.Warn("graceful shutdown did not finish; closing connections", "err", err)
+			_ = s.Close()
+		}
 	}
+	inProcess.Close()
 	if serveErr == nil {
-		if err := <-serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			serveErr = fmt.Errorf("serving: %w", err)
+		for range 2 {
+			if err := <-serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				serveErr = fmt.Errorf("serving: %w", err)
+			}
 		}
 	}
 	return errors.Join(serveErr, componentsErr)
@@ -193,9 +203,9 @@ func replaceFile(path string, data []byte) error {
 }
 
 // warmConnection makes one request over the client transport that cfg's clients share
-// (client-go caches one per TLS configuration), so that the components' first requests,
-// a score of them at once, find an HTTP/2 connection to share instead of each dialling
-// and handshaking its own (all but one of which the transport then drops). Failure only
+// (every copy of cfg names the same http.Transport), so that the components' first
+// requests, a score of them at once, find an HTTP/2 connection to share instead of each
+// dialling its own (all but one of which the transport then drops). Failure only
 // costs that saving: the components retry on their own.
 func warmConnection(ctx context.Context, cfg *rest.Config) {
 	rt, err := rest.TransportFor(cfg)
@@ -217,7 +227,7 @@ func warmConnection(ctx context.Context, cfg *rest.Config) {
 }
 
 // closeIdleConnections closes the idle connections of the client transport that cfg's
-// clients share (client-go caches one transport per TLS configuration).
+// clients share.
 func closeIdleConnections(cfg *rest.Config) {
 	if rt, err := rest.TransportFor(cfg); err == nil {
 		utilnet.CloseIdleConnectionsFor(rt)

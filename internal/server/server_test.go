@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -157,29 +158,48 @@ func TestRunServesWithTokenAndKubeconfig(t *testing.T) {
 	}
 }
 
-func TestRunStartsComponentsWithLoopbackConfig(t *testing.T) {
+// TestRunStartsComponentsWithInProcessConfig checks that components reach the API over
+// the in-process pipes, with HTTP/2 and the admin token (a request without it is
+// refused there too).
+func TestRunStartsComponentsWithInProcessConfig(t *testing.T) {
 	fb := &fakeBackend{closed: make(chan struct{})}
 	got := make(chan string, 1)
-	comp := Component{Name: "probe", Run: func(ctx context.Context, cfg *rest.Config) error {
+	get := func(cfg *rest.Config) (string, error) {
 		tr, err := rest.TransportFor(cfg)
 		if err != nil {
-			return err
+			return "", err
 		}
 		resp, err := (&http.Client{Transport: tr}).Get(cfg.Host + "/apis")
 		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.Proto + " " + resp.Status + " " + string(b), err
+	}
+	comp := Component{Name: "probe", Run: func(ctx context.Context, cfg *rest.Config) error {
+		if cfg.Host != inProcessHost {
+			return fmt.Errorf("component config names %s, want the in-process host", cfg.Host)
+		}
+		with, err := get(cfg)
+		if err != nil {
 			return err
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		got <- resp.Status + " " + string(b)
+		anonymous := rest.CopyConfig(cfg)
+		anonymous.BearerToken = ""
+		without, err := get(anonymous)
+		if err != nil {
+			return err
+		}
+		got <- with + " | " + without[:strings.Index(without, " {")]
 		<-ctx.Done()
 		return ctx.Err()
 	}}
 	startFake(t, fb, comp)
 	select {
 	case g := <-got:
-		if g != "200 OK ok /apis" {
-			t.Fatalf("component saw %q", g)
+		if want := "HTTP/2.0 200 OK ok /apis | HTTP/2.0 401 Unauthorized"; g != want {
+			t.Fatalf("component saw %q, want %q", g, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("component did not run")
