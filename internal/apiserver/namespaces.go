@@ -100,6 +100,12 @@ func (s *Server) Run(ctx context.Context) error {
 		s.warmFieldManagers(ctx)
 	}()
 	defer func() { <-warmed }()
+	writersDone := make(chan struct{})
+	go func() {
+		defer close(writersDone)
+		s.writers.Run(ctx, writeWorkers)
+	}()
+	defer func() { <-writersDone }()
 	logger := klog.FromContext(ctx)
 	if s.namespaces == nil {
 		<-ctx.Done()

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/utils/clock"
 
+	"github.com/kjet-dev/kjet/internal/apiserver/internal/workerpool"
 	"github.com/kjet-dev/kjet/internal/registry"
 	"github.com/kjet-dev/kjet/internal/storage"
 )
@@ -73,6 +74,10 @@ type Server struct {
 	namespaces *resource
 	// serviceAccounts is the serviceaccounts resource, nil if not served.
 	serviceAccounts *resource
+
+	// writers serves write requests on goroutines whose stacks have grown (Run starts
+	// them; until then writes are served inline).
+	writers *workerpool.Pool
 
 	// namespaceDeleted prompts Run to finalize terminating namespaces.
 	namespaceDeleted chan struct{}
@@ -138,6 +143,7 @@ func New(opts Options) (*Server, error) {
 		codecs:           c,
 		byGroupVersion:   map[string]map[string]*resource{},
 		namespaceDeleted: make(chan struct{}, 1),
+		writers:          workerpool.New(),
 		stopping:         make(chan struct{}),
 		watchEvents:      newWatchEventCache(watchEventCacheEntries, watchEventCacheBytes),
 	}
@@ -253,7 +259,38 @@ func (res *resource) collectionPrefix(namespace string) string {
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(s.serveHTTP)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isWrite(r) {
+			s.serveHTTP(w, r)
+			return
+		}
+		s.writers.Do(func() { s.serveHTTP(w, r) })
+	})
+}
+
+// writeWorkers is how many long-lived goroutines serve writes (see workerpool): about
+// as many writes as run at once on a small machine; more at once are served on their
+// own goroutines.
+const writeWorkers = 8
+
+// isWrite tells the requests that go deep and end soon, which the write workers serve:
+// creates, updates, patches and deletes, but not the streams that upgrade the
+// connection (exec, attach, port-forward) and last as long as the session.
+func isWrite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return false
+	}
+	if r.Header.Get("Upgrade") != "" {
+		return false
+	}
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch path[strings.LastIndexByte(path, '/')+1:] {
+	case "exec", "attach", "portforward", "proxy":
+		return false
+	}
+	return true
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
