@@ -132,8 +132,11 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 
 	endRequests()
 	// The components' HTTP/2 connections to this server are idle now: close them, or
-	// Shutdown waits out HTTP/2's GOAWAY grace (1 s) for each before returning.
+	// Shutdown waits out HTTP/2's GOAWAY grace (1 s) for each before returning. So are
+	// those of clients in this process that use the admin kubeconfig (`kjet run`'s
+	// embedded server): client-go shares one transport per TLS configuration.
 	closeIdleConnections(restCfg)
+	closeIdleConnections(creds.RESTConfig(url))
 	shutCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	for _, s := range []*http.Server{srv, inProcessSrv} {
