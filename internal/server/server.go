@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -98,23 +97,18 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 		ErrorLog:          log.New(slogWriter{o.Logger}, "", 0),
 	}
 
-	// The in-process components reach the same handler over in-memory pipes.
-	inProcess := newPipeListener()
-	inProcessSrv := inProcess.server(srv.Handler, srv)
+	// The in-process components call the same handler directly.
+	inProcess := newInProcessTransport(requestCtx, srv.Handler)
 
 	g := newGroup(ctx)
-	serveDone := make(chan error, 2)
+	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.ServeTLS(ln, "", "") }()
-	go func() { serveDone <- inProcessSrv.Serve(inProcess) }()
 	if be.run != nil {
 		g.start("apiserver", be.run, false)
 	}
 	fmt.Fprintf(o.Stderr, "kjet ready: %s\n", url)
 
 	restCfg := inProcess.restConfig(creds.Token)
-	if len(o.Components) > 0 {
-		warmConnection(g.ctx, restCfg)
-	}
 	for _, c := range o.Components {
 		g.start(c.Name, func(ctx context.Context) error { return c.Run(ctx, rest.CopyConfig(restCfg)) }, true)
 	}
@@ -131,26 +125,23 @@ func run(ctx context.Context, opts Options, open openBackendFunc) (err error) {
 	componentsErr := g.wait(deadline)
 
 	endRequests()
-	// The components' HTTP/2 connections to this server are idle now: close them, or
-	// Shutdown waits out HTTP/2's GOAWAY grace (1 s) for each before returning. So are
-	// those of clients in this process that use the admin kubeconfig (`kjet run`'s
-	// embedded server): client-go shares one transport per TLS configuration.
-	closeIdleConnections(restCfg)
+	// The HTTP/2 connections of clients in this process that use the admin kubeconfig
+	// (`kjet run`'s embedded server) are idle now: close them (client-go shares one
+	// transport per TLS configuration), or Shutdown waits out HTTP/2's GOAWAY grace
+	// (1 s) for them before returning.
 	closeIdleConnections(creds.RESTConfig(url))
 	shutCtx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	for _, s := range []*http.Server{srv, inProcessSrv} {
-		if err := s.Shutdown(shutCtx); err != nil {
-			o.Logger.Warn("graceful shutdown did not finish; closing connections", "err", err)
-			_ = s.Close()
-		}
+	if err := srv.Shutdown(shutCtx); err != nil {
+		o.Logger.Warn("graceful shutdown did not finish; closing connections", "err", err)
+		_ = srv.Close()
 	}
-	inProcess.Close()
+	if err := inProcess.wait(shutCtx); err != nil {
+		o.Logger.Warn("in-process requests did not finish", "err", err)
+	}
 	if serveErr == nil {
-		for range 2 {
-			if err := <-serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
-				serveErr = fmt.Errorf("serving: %w", err)
-			}
+		if err := <-serveDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serveErr = fmt.Errorf("serving: %w", err)
 		}
 	}
 	return errors.Join(serveErr, componentsErr)
@@ -203,30 +194,6 @@ func replaceFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// warmConnection makes one request over the client transport that cfg's clients share
-// (every copy of cfg names the same http.Transport), so that the components' first
-// requests, a score of them at once, find an HTTP/2 connection to share instead of each
-// dialling its own (all but one of which the transport then drops). Failure only
-// costs that saving: the components retry on their own.
-func warmConnection(ctx context.Context, cfg *rest.Config) {
-	rt, err := rest.TransportFor(cfg)
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.Host+"/healthz", nil)
-	if err != nil {
-		return
-	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 }
 
 // closeIdleConnections closes the idle connections of the client transport that cfg's

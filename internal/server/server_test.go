@@ -158,8 +158,8 @@ func TestRunServesWithTokenAndKubeconfig(t *testing.T) {
 	}
 }
 
-// TestRunStartsComponentsWithInProcessConfig checks that components reach the API over
-// the in-process pipes, with HTTP/2 and the admin token (a request without it is
+// TestRunStartsComponentsWithInProcessConfig checks that components reach the API
+// through the in-process transport, with the admin token (a request without it is
 // refused there too).
 func TestRunStartsComponentsWithInProcessConfig(t *testing.T) {
 	fb := &fakeBackend{closed: make(chan struct{})}
@@ -178,8 +178,8 @@ func TestRunStartsComponentsWithInProcessConfig(t *testing.T) {
 		return resp.Proto + " " + resp.Status + " " + string(b), err
 	}
 	comp := Component{Name: "probe", Run: func(ctx context.Context, cfg *rest.Config) error {
-		if cfg.Host != inProcessHost {
-			return fmt.Errorf("component config names %s, want the in-process host", cfg.Host)
+		if _, ok := cfg.Transport.(*inProcessTransport); !ok || cfg.Host != inProcessHost {
+			return fmt.Errorf("component config names %s over %T, want the in-process transport", cfg.Host, cfg.Transport)
 		}
 		with, err := get(cfg)
 		if err != nil {
@@ -198,7 +198,7 @@ func TestRunStartsComponentsWithInProcessConfig(t *testing.T) {
 	startFake(t, fb, comp)
 	select {
 	case g := <-got:
-		if want := "HTTP/2.0 200 OK ok /apis | HTTP/2.0 401 Unauthorized"; g != want {
+		if want := "HTTP/1.1 200 OK ok /apis | HTTP/1.1 401 Unauthorized"; g != want {
 			t.Fatalf("component saw %q, want %q", g, want)
 		}
 	case <-time.After(10 * time.Second):
