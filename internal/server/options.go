@@ -39,9 +39,10 @@ const (
 // Component is an in-process part of kjet (a controller manager, the scheduler, a node
 // agent) that talks to the API server like its Kubernetes counterpart does. It is
 // started in its own goroutine once the API serves requests, with a client
-// configuration that reaches the API server over in-memory pipes (unencrypted HTTP/2)
-// and carries the admin token. It must return when ctx ends; returning nil or ctx's error then is a clean
-// stop. Any other error, or returning early, stops the whole server with that error.
+// configuration whose transport calls the API server's handler in process (no network
+// in between) and that carries the admin token. It must return when ctx ends;
+// returning nil or ctx's error then is a clean stop. Any other error, or returning
+// early, stops the whole server with that error.
 type Component struct {
 	// Name is used in logs and errors, e.g. "controller-manager".
 	Name string
