@@ -386,7 +386,7 @@ func (s *Server) prepareUpdate(ctx context.Context, res *resource, obj, current 
 		return nil, apierrors.NewInvalid(res.gvk.GroupKind(), accessor.GetName(), errs)
 	}
 	if fieldManager != nil && !s.opts.DisableManagedFields && !o.skipManagedFields {
-		obj = fieldManager.UpdateNoErrors(current, obj, o.manager)
+		obj = updateManagedFields(fieldManager, current, obj, o.manager)
 	}
 	obj.GetObjectKind().SetGroupVersionKind(res.gvk)
 	return obj, nil
