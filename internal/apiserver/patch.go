@@ -80,6 +80,14 @@ func unsupportedPatch(res *resource, patchType types.PatchType) error {
 // applyPatch patches current (a JSON/merge/strategic patch) and decodes the result.
 // The resourceVersion of the result is a precondition only if the patch changed it.
 func (s *Server) applyPatch(res *resource, current runtime.Object, patchType types.PatchType, patch []byte, validation fieldValidation) (runtime.Object, []string, error) {
+	if obj, ok := applyMetadataPatch(res, current, patchType, patch); ok {
+		return obj, nil, nil
+	}
+	return s.applyPatchToObject(res, current, patchType, patch, validation)
+}
+
+// applyPatchToObject applies patch to the whole of current, through its JSON form.
+func (s *Server) applyPatchToObject(res *resource, current runtime.Object, patchType types.PatchType, patch []byte, validation fieldValidation) (runtime.Object, []string, error) {
 	currentAccessor, err := metaAccessor(current)
 	if err != nil {
 		return nil, nil, err
