@@ -137,7 +137,9 @@ func BenchmarkUpdateManagedFields(b *testing.B) {
 		update func(live, obj runtime.Object) runtime.Object
 	}{
 		{"whole-objects", func(live, obj runtime.Object) runtime.Object { return fm.UpdateNoErrors(live, obj, "job-controller") }},
-		{"changed-parts", func(live, obj runtime.Object) runtime.Object { return updateManagedFields(fm, live, obj, "job-controller") }},
+		{"changed-parts", func(live, obj runtime.Object) runtime.Object {
+			return updateManagedFields(fm, live, obj, "job-controller")
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
