@@ -6,7 +6,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/diff"
@@ -101,15 +100,7 @@ func TestUpdateManagedFieldsMatchesFieldManager(t *testing.T) {
 func withoutTimes(t *testing.T, obj runtime.Object) runtime.Object {
 	t.Helper()
 	obj = obj.DeepCopyObject()
-	accessor, err := meta.Accessor(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries := accessor.GetManagedFields()
-	for i := range entries {
-		entries[i].Time = nil
-	}
-	accessor.SetManagedFields(entries)
+	normalizeManagedFields(t, obj)
 	return obj
 }
 

@@ -79,21 +79,28 @@ func runWriteSequence(t *testing.T, tc managedfields.TypeConverter, scheme *runt
 	// The managedFields entries carry the wall-clock time of each write, which also
 	// orders them (by the second): drop it and order them by what is left.
 	for _, obj := range res.objects {
-		accessor, err := meta.Accessor(obj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries := accessor.GetManagedFields()
-		for i := range entries {
-			entries[i].Time = nil
-		}
-		sort.Slice(entries, func(i, j int) bool {
-			p, q := entries[i], entries[j]
-			return string(p.Operation)+"/"+p.Manager+"/"+p.Subresource < string(q.Operation)+"/"+q.Manager+"/"+q.Subresource
-		})
-		accessor.SetManagedFields(entries)
+		normalizeManagedFields(t, obj)
 	}
 	return res
+}
+
+// normalizeManagedFields drops the timestamps of obj's managedFields entries and
+// orders the entries by what is left.
+func normalizeManagedFields(t *testing.T, obj runtime.Object) {
+	t.Helper()
+	accessor, err := meta.Accessor(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := accessor.GetManagedFields()
+	for i := range entries {
+		entries[i].Time = nil
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		p, q := entries[i], entries[j]
+		return string(p.Operation)+"/"+p.Manager+"/"+p.Subresource < string(q.Operation)+"/"+q.Manager+"/"+q.Subresource
+	})
+	accessor.SetManagedFields(entries)
 }
 
 func unstructuredYAML(t *testing.T, doc string) *unstructured.Unstructured {
