@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,9 +33,18 @@ type inProcessTransport struct {
 	handler http.Handler
 	// base ends every request's context when it ends (at shutdown, as the server's
 	// request contexts do).
-	base     context.Context
-	handlers sync.WaitGroup
+	base context.Context
+
+	mu sync.Mutex // guards the fields below
+	// closing is set by wait: requests made after it fail with errShuttingDown.
+	closing bool
+	// active counts the handlers running; idle, when set, is closed as it reaches 0.
+	active int
+	idle   chan struct{}
 }
+
+// errShuttingDown answers requests made once the server has begun to shut down.
+var errShuttingDown = errors.New("the API server is shutting down")
 
 var _ http.RoundTripper = (*inProcessTransport)(nil)
 
@@ -47,19 +57,57 @@ func (t *inProcessTransport) restConfig(token string) *rest.Config {
 	return &rest.Config{Host: inProcessHost, BearerToken: token, Transport: t}
 }
 
-// wait waits until every handler has returned, or ctx ends.
+// wait refuses new requests and waits until every running handler has returned, or
+// ctx ends.
 func (t *inProcessTransport) wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { t.handlers.Wait(); close(done) }()
+	t.mu.Lock()
+	t.closing = true
+	if t.active == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	idle := t.idle
+	t.mu.Unlock()
 	select {
-	case <-done:
+	case <-idle:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for in-process requests: %w", ctx.Err())
 	}
 }
 
+// begin counts a new handler in, unless the transport is closing.
+func (t *inProcessTransport) begin() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	t.active++
+	return true
+}
+
+// done counts a handler out.
+func (t *inProcessTransport) done() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.active--
+	if t.active == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
+}
+
 func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.begin() {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, errShuttingDown
+	}
 	ctx, cancel := context.WithCancel(req.Context())
 	stopBase := context.AfterFunc(t.base, cancel)
 	sreq := req.Clone(ctx)
@@ -71,9 +119,8 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 		sreq.Body = http.NoBody
 	}
 	rw := &inProcessResponseWriter{header: http.Header{}, ready: make(chan struct{})}
-	t.handlers.Add(1)
 	go func() {
-		defer t.handlers.Done()
+		defer t.done()
 		defer cancel()
 		defer stopBase()
 		defer sreq.Body.Close()

@@ -119,5 +119,11 @@ func TestInProcessTransport(t *testing.T) {
 		if err := tr.wait(ctx); err != nil {
 			t.Fatal(err)
 		}
+		if resp, err := client.Get(inProcessHost + "/empty"); !errors.Is(err, errShuttingDown) {
+			if err == nil {
+				resp.Body.Close()
+			}
+			t.Fatalf("request after shutdown: %v, want %v", err, errShuttingDown)
+		}
 	})
 }
