@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,18 +123,42 @@ func (s *server) supervisorPID() int {
 
 // reapSupervisor ends the supervisor if it outlived the server: SIGTERM, wait up to
 // 5 s, SIGKILL. It checks the process is a kjet supervisor for this data dir first, so a
-// stale pid file never kills a stranger.
+// stale pid file never kills a stranger. Besides the pid file's, it looks for such a
+// process among all processes: a server stopped right after it started its supervisor
+// can leave one that has not written its pid file yet.
 func (s *server) reapSupervisor() {
-	pid := s.supervisorPID()
-	if pid == 0 || !isSupervisorOf(pid, s.dataDir) {
-		return
+	pids := supervisorsOf(s.dataDir)
+	if pid := s.supervisorPID(); pid != 0 && isSupervisorOf(pid, s.dataDir) && !slices.Contains(pids, pid) {
+		pids = append(pids, pid)
 	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	if waitGone(pid, 5*time.Second) {
-		return
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
-	_ = syscall.Kill(pid, syscall.SIGKILL)
-	waitGone(pid, 5*time.Second)
+	for _, pid := range pids {
+		if !waitGone(pid, 5*time.Second) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			waitGone(pid, 5*time.Second)
+		}
+	}
+}
+
+// supervisorsOf lists the running kjet supervisors of dataDir.
+func supervisorsOf(dataDir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 || pid == os.Getpid() {
+			continue
+		}
+		if isSupervisorOf(pid, dataDir) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func isSupervisorOf(pid int, dataDir string) bool {
