@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/kjet-dev/kjet/internal/workers"
 )
 
 // Defaults for the status manager.
@@ -87,18 +89,7 @@ func clockWithTicker(clk clock.Clock) clock.WithTicker {
 // queued within statusFlushTimeout: whoever watches a pod should see how it ended even
 // if the agent stopped right after (the next agent would work it out again, later).
 func (m *statusManager) run(ctx context.Context) {
-	var wg sync.WaitGroup
-	for range m.writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for m.processNext(ctx) {
-			}
-		}()
-	}
-	<-ctx.Done()
-	m.queue.ShutDown()
-	wg.Wait()
+	workers.Run(ctx, []workers.Queue{m.queue}, workers.Loop{Workers: m.writers, Process: m.processNext})
 
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusFlushTimeout)
 	defer cancel()

@@ -37,13 +37,12 @@ type watchEventCache struct {
 	maxBytes int
 
 	mu sync.Mutex
-	// entries, fifo, oldest, count and bytes are guarded by mu. fifo is a ring of
-	// entries' keys in insertion order: count of them from index oldest; bytes is
-	// their estimated cost.
+	// entries, fifo, oldest and bytes are guarded by mu. fifo is a ring of entries'
+	// keys in insertion order, len(entries) of them from index oldest; bytes is their
+	// estimated cost.
 	entries map[eventValueKey]*sharedObject
 	fifo    []eventValueKey
 	oldest  int
-	count   int
 	bytes   int
 }
 
@@ -65,11 +64,10 @@ func (c *watchEventCache) get(k eventValueKey, storedSize int, decode func() (ru
 	so, ok := c.entries[k]
 	if !ok {
 		so = &sharedObject{cost: storedSize * sharedObjectCostFactor}
-		for c.count > 0 && (c.count == len(c.fifo) || c.bytes+so.cost > c.maxBytes) {
+		for len(c.entries) > 0 && (len(c.entries) == len(c.fifo) || c.bytes+so.cost > c.maxBytes) {
 			c.evictOldest()
 		}
-		c.fifo[(c.oldest+c.count)%len(c.fifo)] = k
-		c.count++
+		c.fifo[(c.oldest+len(c.entries))%len(c.fifo)] = k
 		c.bytes += so.cost
 		c.entries[k] = so
 	}
@@ -87,7 +85,6 @@ func (c *watchEventCache) evictOldest() {
 	k := c.fifo[c.oldest]
 	c.fifo[c.oldest] = eventValueKey{}
 	c.oldest = (c.oldest + 1) % len(c.fifo)
-	c.count--
 	c.bytes -= c.entries[k].cost
 	delete(c.entries, k)
 }

@@ -259,39 +259,13 @@ func (res *resource) collectionPrefix(namespace string) string {
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isWrite(r) {
-			s.serveHTTP(w, r)
-			return
-		}
-		s.writers.Do(func() { s.serveHTTP(w, r) })
-	})
+	return http.HandlerFunc(s.serveHTTP)
 }
 
 // writeWorkers is how many long-lived goroutines serve writes (see workerpool): about
 // as many writes as run at once on a small machine; more at once are served on their
 // own goroutines.
 const writeWorkers = 8
-
-// isWrite tells the requests that go deep and end soon, which the write workers serve:
-// creates, updates, patches and deletes, but not the streams that upgrade the
-// connection (exec, attach, port-forward) and last as long as the session.
-func isWrite(r *http.Request) bool {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-	default:
-		return false
-	}
-	if r.Header.Get("Upgrade") != "" {
-		return false
-	}
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	switch path[strings.LastIndexByte(path, '/')+1:] {
-	case "exec", "attach", "portforward", "proxy":
-		return false
-	}
-	return true
-}
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
@@ -444,8 +418,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req apiRe
 		s.writeNotFoundPath(w, r)
 		return
 	}
-	switch r.Method {
-	case http.MethodGet:
+	if r.Method == http.MethodGet {
 		switch {
 		case isWatch:
 			s.serveWatch(w, r, req)
@@ -454,6 +427,16 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req apiRe
 		default:
 			s.serveGet(w, r, req)
 		}
+		return
+	}
+	// Writes go deep (decoding, defaulting, managedFields, encoding): they run where
+	// the stack has already grown.
+	s.writers.Do(func() { s.serveWrite(w, r, req) })
+}
+
+// serveWrite serves a create, update, patch or delete of a resource or its status.
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, req apiRequest) {
+	switch r.Method {
 	case http.MethodPost:
 		if req.name != "" {
 			s.writeError(w, r, apierrors.NewMethodNotSupported(req.res.gr, "create"))

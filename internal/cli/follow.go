@@ -41,6 +41,8 @@ type follower struct {
 	jobs   map[string]cacheLister // namespace -> job lister
 	pods   map[string]cacheLister
 	events map[string]cacheLister
+	// factories are the started informer factories, shut down by shutdown.
+	factories []informers.SharedInformerFactory
 
 	changed chan struct{}
 }
@@ -63,6 +65,7 @@ func newFollower(client kubernetes.Interface, targets []target, clk clock.Passiv
 }
 
 // start runs one informer factory per namespace until ctx ends and waits for the caches.
+// Once ctx has ended, shutdown waits for the informers to stop.
 func (f *follower) start(ctx context.Context) error {
 	namespaces := map[string]bool{}
 	for _, t := range f.targets {
@@ -91,12 +94,21 @@ func (f *follower) start(ctx context.Context) error {
 			synced = append(synced, inf.informer.HasSyncedChecker())
 		}
 		factory.Start(ctx.Done())
+		f.factories = append(f.factories, factory)
 	}
 	if !cache.WaitFor(ctx, "", synced...) {
 		return fmt.Errorf("waiting for the API server's caches: %w", ctx.Err())
 	}
 	f.poke()
 	return nil
+}
+
+// shutdown waits until the informers that start started have stopped (their
+// watches closed); the context given to start must have ended.
+func (f *follower) shutdown() {
+	for _, factory := range f.factories {
+		factory.Shutdown()
+	}
 }
 
 func (f *follower) poke() {

@@ -167,8 +167,11 @@ func run(ctx context.Context, opts Options, cfg *rest.Config, manifests []manife
 // follow watches the targets until all have finished or ctx ends.
 func follow(ctx context.Context, opts Options, client kubernetes.Interface, targets []target) (code int, interrupted bool) {
 	followCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	f := newFollower(client, targets, opts.Clock)
+	defer func() {
+		cancel()
+		f.shutdown()
+	}()
 	if err := f.start(followCtx); err != nil {
 		if ctx.Err() != nil {
 			return ExitInterrupted, true

@@ -37,3 +37,22 @@ func ReplicaCountsWithin(p *field.Path, replicas, ready, available int32, counts
 	}
 	return errs
 }
+
+// ReplicaSetCounts is the status of a ReplicaSet or a ReplicationController: the same
+// counts, under the same rules.
+type ReplicaSetCounts struct {
+	Replicas, FullyLabeledReplicas, ReadyReplicas, AvailableReplicas int32
+	ObservedGeneration                                               int64
+}
+
+// CheckReplicaSetCounts checks a ReplicaSet's or ReplicationController's status under
+// p: no negative counts or observedGeneration, no count beyond status.replicas, no
+// more available than ready.
+func CheckReplicaSetCounts(p *field.Path, s ReplicaSetCounts) field.ErrorList {
+	fullyLabeled := Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas}
+	errs := NonnegativeCounts(p,
+		Count{Name: "replicas", Value: s.Replicas}, fullyLabeled,
+		Count{Name: "readyReplicas", Value: s.ReadyReplicas}, Count{Name: "availableReplicas", Value: s.AvailableReplicas})
+	errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
+	return append(errs, ReplicaCountsWithin(p, s.Replicas, s.ReadyReplicas, s.AvailableReplicas, fullyLabeled)...)
+}

@@ -29,6 +29,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/kjet-dev/kjet/internal/workers"
 )
 
 // DefaultSchedulerName is the spec.schedulerName this scheduler serves (an empty name
@@ -176,18 +178,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return nil // ctx ended first
 	}
 
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// One worker: scheduling decisions are serial so two pods never take the
-		// same free room.
-		for s.processNext(ctx) {
-		}
-	}()
-	<-ctx.Done()
-	s.queue.ShutDown()
-	wg.Wait()
+	// One worker: scheduling decisions are serial so two pods never take the same free
+	// room.
+	workers.Run(ctx, []workers.Queue{s.queue}, workers.Loop{Workers: 1, Process: s.processNext})
 	return nil
 }
 

@@ -31,7 +31,7 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
-	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
+	workerloops "github.com/kjet-dev/kjet/internal/workers"
 )
 
 // ComponentName is the source of the events this controller records.

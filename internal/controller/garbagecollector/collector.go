@@ -33,7 +33,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
-	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
+	workerloops "github.com/kjet-dev/kjet/internal/workers"
 )
 
 // ComponentName names the collector in logs.

@@ -32,7 +32,7 @@ import (
 
 	"github.com/kjet-dev/kjet/internal/controller/internal/eventrecorder"
 	"github.com/kjet-dev/kjet/internal/controller/internal/expectations"
-	workerloops "github.com/kjet-dev/kjet/internal/controller/internal/workers"
+	workerloops "github.com/kjet-dev/kjet/internal/workers"
 )
 
 // Defaults of Options.

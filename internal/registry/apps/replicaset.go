@@ -63,14 +63,11 @@ func ReplicaSetStatus() registry.FuncStatusStrategy[*appsv1.ReplicaSet] {
 	return registry.FuncStatusStrategy[*appsv1.ReplicaSet]{
 		KeepSpec: func(rs, old *appsv1.ReplicaSet) { rs.Spec = old.Spec },
 		CheckStatus: func(rs, _ *appsv1.ReplicaSet) field.ErrorList {
-			p := field.NewPath("status")
 			s := rs.Status
-			errs := registry.NonnegativeCounts(p,
-				registry.Count{Name: "replicas", Value: s.Replicas}, registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas},
-				registry.Count{Name: "readyReplicas", Value: s.ReadyReplicas}, registry.Count{Name: "availableReplicas", Value: s.AvailableReplicas})
-			errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-			return append(errs, registry.ReplicaCountsWithin(p, s.Replicas, s.ReadyReplicas, s.AvailableReplicas,
-				registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas})...)
+			return registry.CheckReplicaSetCounts(field.NewPath("status"), registry.ReplicaSetCounts{
+				Replicas: s.Replicas, FullyLabeledReplicas: s.FullyLabeledReplicas, ReadyReplicas: s.ReadyReplicas,
+				AvailableReplicas: s.AvailableReplicas, ObservedGeneration: s.ObservedGeneration,
+			})
 		},
 	}
 }

@@ -94,14 +94,11 @@ func ReplicationControllerStatus() registry.FuncStatusStrategy[*corev1.Replicati
 	return registry.FuncStatusStrategy[*corev1.ReplicationController]{
 		KeepSpec: func(rc, old *corev1.ReplicationController) { rc.Spec = old.Spec },
 		CheckStatus: func(rc, _ *corev1.ReplicationController) field.ErrorList {
-			p := field.NewPath("status")
 			s := rc.Status
-			errs := registry.NonnegativeCounts(p,
-				registry.Count{Name: "replicas", Value: s.Replicas}, registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas},
-				registry.Count{Name: "readyReplicas", Value: s.ReadyReplicas}, registry.Count{Name: "availableReplicas", Value: s.AvailableReplicas})
-			errs = append(errs, apivalidation.ValidateNonnegativeField(s.ObservedGeneration, p.Child("observedGeneration"))...)
-			return append(errs, registry.ReplicaCountsWithin(p, s.Replicas, s.ReadyReplicas, s.AvailableReplicas,
-				registry.Count{Name: "fullyLabeledReplicas", Value: s.FullyLabeledReplicas})...)
+			return registry.CheckReplicaSetCounts(field.NewPath("status"), registry.ReplicaSetCounts{
+				Replicas: s.Replicas, FullyLabeledReplicas: s.FullyLabeledReplicas, ReadyReplicas: s.ReadyReplicas,
+				AvailableReplicas: s.AvailableReplicas, ObservedGeneration: s.ObservedGeneration,
+			})
 		},
 	}
 }

@@ -206,6 +206,17 @@ func (d *decoder) mapBody(m *schema.Map) {
 	m.ElementRelationship = schema.ElementRelationship(d.str())
 }
 
+// namedRef reads a type name or discriminator into the next slot of the namedRefs
+// slab and returns a pointer to it (nil once decoding failed).
+func (d *decoder) namedRef() *string {
+	p := take(d, &d.namedRefs, 1)
+	if p == nil {
+		return nil
+	}
+	p[0] = d.str()
+	return &p[0]
+}
+
 func (d *decoder) union(u *schema.Union) {
 	flags := d.uvarint()
 	if flags&^3 != 0 {
@@ -213,10 +224,7 @@ func (d *decoder) union(u *schema.Union) {
 		return
 	}
 	if flags&1 != 0 {
-		if p := take(d, &d.namedRefs, 1); p != nil {
-			p[0] = d.str()
-			u.Discriminator = &p[0]
-		}
+		u.Discriminator = d.namedRef()
 	}
 	u.DeduceInvalidDiscriminator = flags&2 != 0
 	if n, isNil := d.length(); !isNil {
@@ -235,10 +243,7 @@ func (d *decoder) typeRef(t *schema.TypeRef) {
 		return
 	}
 	if flags&1 != 0 {
-		if p := take(d, &d.namedRefs, 1); p != nil {
-			p[0] = d.str()
-			t.NamedType = &p[0]
-		}
+		t.NamedType = d.namedRef()
 	}
 	d.atom(&t.Inlined)
 	if flags&2 != 0 {

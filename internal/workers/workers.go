@@ -1,6 +1,7 @@
-// Package workers runs a controller's worker loops over its work queues: each loop takes
-// one item at a time until its queue shuts down (ProcessNext handles one item and its
-// retry), and Run stops and waits for all of them when the controller's context ends.
+// Package workers runs the worker loops of a controller, the scheduler or the node
+// agent's status manager over their work queues: each loop takes one item at a time
+// until its queue shuts down (ProcessNext handles one item and its retry), and Run stops
+// and waits for all of them when the owner's context ends.
 package workers
 
 import (
