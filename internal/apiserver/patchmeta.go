@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"bytes"
 	"encoding/json"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -39,7 +40,18 @@ func applyMetadataPatch(res *resource, current runtime.Object, patchType types.P
 	if !ok {
 		return nil, false
 	}
-	original, err := json.Marshal(currentMeta)
+	// Managed fields are most of the metadata's JSON, and a patch rarely touches them:
+	// unless it names them or replaces the metadata wholesale, they stay out of the
+	// merge and are carried over as they are.
+	carried := currentMeta.ManagedFields
+	if mentionsManagedFields(metaPatch) {
+		carried = nil
+	}
+	toPatch := *currentMeta
+	if carried != nil {
+		toPatch.ManagedFields = nil
+	}
+	original, err := json.Marshal(&toPatch)
 	if err != nil {
 		return nil, false
 	}
@@ -57,6 +69,9 @@ func applyMetadataPatch(res *resource, current runtime.Object, patchType types.P
 	if err != nil || len(strictErrs) > 0 {
 		return nil, false
 	}
+	if carried != nil {
+		patchedMeta.ManagedFields = carried
+	}
 	if patchedMeta.ResourceVersion == currentMeta.ResourceVersion {
 		patchedMeta.ResourceVersion = ""
 	}
@@ -68,6 +83,15 @@ func applyMetadataPatch(res *resource, current runtime.Object, patchType types.P
 	*objMeta = patchedMeta
 	obj.GetObjectKind().SetGroupVersionKind(res.gvk)
 	return obj, true
+}
+
+// mentionsManagedFields reports whether a metadata patch may change the managed
+// fields: it names them, or it uses a strategic directive that can replace or prune
+// the metadata as a whole. It errs on the side of yes.
+func mentionsManagedFields(metaPatch []byte) bool {
+	return bytes.Contains(metaPatch, []byte("managedFields")) ||
+		bytes.Contains(metaPatch, []byte(`"$patch"`)) ||
+		bytes.Contains(metaPatch, []byte(`"$retainKeys"`))
 }
 
 // objectMeta is the ObjectMeta embedded in a typed object.

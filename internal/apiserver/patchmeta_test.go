@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/diff"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 )
 
 // TestMetadataPatchMatchesWholeObject checks that metadata-only patches applied to the
@@ -45,6 +46,10 @@ func TestMetadataPatchMatchesWholeObject(t *testing.T) {
 		{"merge: finalizers replaced", types.MergePatchType, `{"metadata":{"finalizers":["x/y"]}}`, true},
 		{"merge: same resourceVersion", types.MergePatchType, `{"metadata":{"resourceVersion":"7","labels":{"d":"4"}}}`, true},
 		{"merge: other resourceVersion", types.MergePatchType, `{"metadata":{"resourceVersion":"6"}}`, true},
+		{"merge: managed fields reset", types.MergePatchType, `{"metadata":{"managedFields":[{}],"labels":{"g":"7"}}}`, true},
+		{"merge: managed fields dropped", types.MergePatchType, `{"metadata":{"managedFields":null}}`, true},
+		{"strategic: managed fields replaced", types.StrategicMergePatchType, `{"metadata":{"managedFields":[{"manager":"x","operation":"Update","apiVersion":"v1"}]}}`, true},
+		{"strategic: retain keys", types.StrategicMergePatchType, `{"metadata":{"$retainKeys":["name","namespace","uid","labels"],"labels":{"h":"8"}}}`, true},
 		{"spec too", types.MergePatchType, `{"metadata":{"labels":{"e":"5"}},"spec":{"activeDeadlineSeconds":5}}`, false},
 		{"unknown metadata field", types.MergePatchType, `{"metadata":{"labelz":{"e":"5"}}}`, false},
 		{"wrong case", types.MergePatchType, `{"metadata":{"Labels":{"e":"5"}}}`, false},
@@ -71,4 +76,50 @@ func TestMetadataPatchMatchesWholeObject(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkFinalizerRemovalPatch measures applying the Job controller's removal of its
+// finalizer from a finished pod (a strategic merge patch of the metadata) to a pod
+// that carries the managed fields of its three writers: through the whole object (the
+// baseline), and to the metadata alone.
+func BenchmarkFinalizerRemovalPatch(b *testing.B) {
+	e := newTestEnv(b)
+	res := e.server.byGroupVersion["v1"]["pods"]
+	c, err := newCodecs()
+	if err != nil {
+		b.Fatal(err)
+	}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	fm, err := managedfields.NewDefaultFieldManager(newTypeConverter(c.scheme), c.scheme, c.scheme, c.scheme, gvk, gvk.GroupVersion(), "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pod := benchPod("x")
+	pod.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	pod.Finalizers = []string{"batch.kubernetes.io/job-tracking"}
+	live := fm.UpdateNoErrors(&corev1.Pod{TypeMeta: pod.TypeMeta}, pod, "kube-controller-manager")
+	bound := live.DeepCopyObject().(*corev1.Pod)
+	bound.Spec.NodeName = "node-1"
+	live = fm.UpdateNoErrors(live, bound, "kube-scheduler")
+	done := live.DeepCopyObject().(*corev1.Pod)
+	done.Status.Phase = corev1.PodSucceeded
+	done.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
+	live = fm.UpdateNoErrors(live, done, "kubelet")
+	patch := []byte(`{"metadata":{"$deleteFromPrimitiveList/finalizers":["batch.kubernetes.io/job-tracking"]}}`)
+	b.Run("whole-object", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := e.server.applyPatchToObject(res, live.DeepCopyObject(), types.StrategicMergePatchType, patch, validationStrict); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("metadata", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := applyMetadataPatch(res, live.DeepCopyObject(), types.StrategicMergePatchType, patch); !ok {
+				b.Fatal("not applied to the metadata")
+			}
+		}
+	})
 }
