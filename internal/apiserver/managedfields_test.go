@@ -105,22 +105,11 @@ func withoutTimes(t *testing.T, obj runtime.Object) runtime.Object {
 }
 
 // BenchmarkUpdateManagedFields measures the managedFields bookkeeping of the Job
-// controller's removal of its finalizer from a finished pod: on the whole objects (the
-// field manager alone) and without the unchanged spec and status.
+// controller's removal of its finalizer from a finished pod (which carries the field
+// sets of its three writers): on the whole objects (the field manager alone) and
+// without the unchanged spec and status.
 func BenchmarkUpdateManagedFields(b *testing.B) {
-	c, err := newCodecs()
-	if err != nil {
-		b.Fatal(err)
-	}
-	scheme := c.scheme
-	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
-	fm, err := managedfields.NewDefaultFieldManager(newTypeConverter(scheme), scheme, scheme, scheme, gvk, gvk.GroupVersion(), "", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pod := benchPod("x")
-	pod.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
-	live := fm.UpdateNoErrors(&corev1.Pod{TypeMeta: pod.TypeMeta}, pod, "kube-controller-manager")
+	fm, live := finishedJobPod(b)
 	changed := live.DeepCopyObject().(*corev1.Pod)
 	changed.Finalizers = nil
 	for _, bc := range []struct {
@@ -139,4 +128,32 @@ func BenchmarkUpdateManagedFields(b *testing.B) {
 			}
 		})
 	}
+}
+
+// finishedJobPod is a pod field manager and a finished Job pod as the API server holds
+// it: created by the Job controller (with its tracking finalizer), bound by the
+// scheduler and reported Succeeded by the node agent, each write recorded in its
+// managedFields.
+func finishedJobPod(b *testing.B) (*managedfields.FieldManager, *corev1.Pod) {
+	b.Helper()
+	c, err := newCodecs()
+	if err != nil {
+		b.Fatal(err)
+	}
+	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
+	fm, err := managedfields.NewDefaultFieldManager(newTypeConverter(c.scheme), c.scheme, c.scheme, c.scheme, gvk, gvk.GroupVersion(), "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pod := benchPod("x")
+	pod.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	pod.Finalizers = []string{"batch.kubernetes.io/job-tracking"}
+	live := fm.UpdateNoErrors(&corev1.Pod{TypeMeta: pod.TypeMeta}, pod, "kube-controller-manager")
+	bound := live.DeepCopyObject().(*corev1.Pod)
+	bound.Spec.NodeName = "node-1"
+	live = fm.UpdateNoErrors(live, bound, "kube-scheduler")
+	done := live.DeepCopyObject().(*corev1.Pod)
+	done.Status.Phase = corev1.PodSucceeded
+	done.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
+	return fm, fm.UpdateNoErrors(live, done, "kubelet").(*corev1.Pod)
 }

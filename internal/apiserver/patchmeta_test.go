@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/diff"
-	"k8s.io/apimachinery/pkg/util/managedfields"
 )
 
 // TestMetadataPatchMatchesWholeObject checks that metadata-only patches applied to the
@@ -85,26 +84,7 @@ func TestMetadataPatchMatchesWholeObject(t *testing.T) {
 func BenchmarkFinalizerRemovalPatch(b *testing.B) {
 	e := newTestEnv(b)
 	res := e.server.byGroupVersion["v1"]["pods"]
-	c, err := newCodecs()
-	if err != nil {
-		b.Fatal(err)
-	}
-	gvk := corev1.SchemeGroupVersion.WithKind("Pod")
-	fm, err := managedfields.NewDefaultFieldManager(newTypeConverter(c.scheme), c.scheme, c.scheme, c.scheme, gvk, gvk.GroupVersion(), "", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pod := benchPod("x")
-	pod.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
-	pod.Finalizers = []string{"batch.kubernetes.io/job-tracking"}
-	live := fm.UpdateNoErrors(&corev1.Pod{TypeMeta: pod.TypeMeta}, pod, "kube-controller-manager")
-	bound := live.DeepCopyObject().(*corev1.Pod)
-	bound.Spec.NodeName = "node-1"
-	live = fm.UpdateNoErrors(live, bound, "kube-scheduler")
-	done := live.DeepCopyObject().(*corev1.Pod)
-	done.Status.Phase = corev1.PodSucceeded
-	done.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
-	live = fm.UpdateNoErrors(live, done, "kubelet")
+	_, live := finishedJobPod(b)
 	patch := []byte(`{"metadata":{"$deleteFromPrimitiveList/finalizers":["batch.kubernetes.io/job-tracking"]}}`)
 	b.Run("whole-object", func(b *testing.B) {
 		b.ReportAllocs()
