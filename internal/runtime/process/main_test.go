@@ -73,6 +73,7 @@ func runTestSupervisor(args []string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	OneSupervisorThread()
 	if err := RunSupervisor(ctx, opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

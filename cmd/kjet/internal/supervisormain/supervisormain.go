@@ -43,6 +43,7 @@ func runEarly(args []string) {
 	if len(args) < 2 || args[1] != Subcommand {
 		return
 	}
+	process.OneSupervisorThread()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	err := Run(ctx, args[2:], os.Stderr)
 	stop()
