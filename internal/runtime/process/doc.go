@@ -10,8 +10,10 @@
 // supervisor and learns every exit it missed.
 //
 // The server starts the supervisor by re-executing its own binary (a hidden
-// `kjet supervisor --dir DIR` subcommand that calls RunSupervisor) in its own
-// session; clients talk to it over DIR/supervisor.sock.
+// `kjet supervisor --dir DIR` subcommand that calls RunSupervisor, from kjet's package
+// initialisation so that the rest of the binary never initialises in it; see
+// cmd/kjet/internal/supervisormain) in its own session; clients talk to it over
+// DIR/supervisor.sock.
 //
 // Layout of the supervisor's directory (Options.Dir, SupervisorOptions.Dir):
 //
