@@ -99,17 +99,55 @@ func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) 
 	rv := accessor.GetResourceVersion()
 	accessor.SetResourceVersion("")
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
-	var buf bytes.Buffer
+	var data []byte
 	if _, ok := obj.(protobufObject); ok {
-		err = c.protobuf.Encode(obj, &buf)
+		data, err = c.encodeProtobuf(obj)
 	} else {
+		var buf bytes.Buffer
 		err = c.json.Encode(obj, &buf)
+		data = buf.Bytes()
 	}
 	accessor.SetResourceVersion(rv)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", gvk.Kind, err)
 	}
-	return buf.Bytes(), nil
+	return data, nil
+}
+
+// encodeProtobuf is obj in Kubernetes' protobuf envelope, in a slice of exactly its
+// size: the serializer sizes the object, allocates one buffer for it (through
+// protobufBuffer) and writes that buffer once, and the buffer is kept rather than
+// copied into a growing bytes.Buffer (which allocated about twice the object again
+// on every write, response and watch event).
+func (c *codecs) encodeProtobuf(obj runtime.Object) ([]byte, error) {
+	var b protobufBuffer
+	if err := c.protobuf.EncodeWithAllocator(obj, &b, &b); err != nil {
+		return nil, err
+	}
+	return b.out, nil
+}
+
+// protobufBuffer is the allocator and the writer of one protobuf encoding. A write of
+// the buffer it allocated is kept as it is; anything else is appended.
+type protobufBuffer struct {
+	alloc []byte // the last buffer handed out
+	out   []byte
+}
+
+var _ runtime.MemoryAllocator = (*protobufBuffer)(nil)
+
+func (b *protobufBuffer) Allocate(n uint64) []byte {
+	b.alloc = make([]byte, n)
+	return b.alloc
+}
+
+func (b *protobufBuffer) Write(p []byte) (int, error) {
+	if b.out == nil && len(p) > 0 && len(b.alloc) > 0 && &p[0] == &b.alloc[0] {
+		b.out = p
+		return len(p), nil
+	}
+	b.out = append(b.out, p...)
+	return len(p), nil
 }
 
 // unchanged reports whether data (a fresh encodeStorage of an update's result) stores
@@ -312,7 +350,10 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 	switch mediaType {
 	case mediaProtobuf:
 		if _, isProto := obj.(interface{ Marshal() ([]byte, error) }); isProto {
-			err = s.codecs.protobuf.Encode(obj, &buf)
+			var data []byte
+			if data, err = s.codecs.encodeProtobuf(obj); err == nil {
+				buf = *bytes.NewBuffer(data)
+			}
 		} else {
 			contentType = mediaJSON
 			err = s.codecs.json.Encode(obj, &buf)

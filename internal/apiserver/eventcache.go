@@ -126,9 +126,9 @@ type sharedEncoding struct {
 // encoded returns obj in form, encoded as mediaType (mediaProtobuf, or JSON otherwise)
 // without a trailing newline. The bytes are shared: callers must not modify them.
 func (so *sharedObject) encoded(c *codecs, form sharedForm, mediaType string) ([]byte, error) {
-	enc, encoder := &so.encodings[form][0], runtime.Encoder(c.json)
+	enc := &so.encodings[form][0]
 	if mediaType == mediaProtobuf {
-		enc, encoder = &so.encodings[form][1], c.protobuf
+		enc = &so.encodings[form][1]
 	}
 	enc.once.Do(func() {
 		out := so.obj
@@ -139,8 +139,15 @@ func (so *sharedObject) encoded(c *codecs, form sharedForm, mediaType string) ([
 				return
 			}
 		}
+		if mediaType == mediaProtobuf {
+			enc.data, enc.err = c.encodeProtobuf(out)
+			if enc.err != nil {
+				enc.err = fmt.Errorf("encoding watch event: %w", enc.err)
+			}
+			return
+		}
 		var buf bytes.Buffer
-		if err := encoder.Encode(out, &buf); err != nil {
+		if err := c.json.Encode(out, &buf); err != nil {
 			enc.err = fmt.Errorf("encoding watch event: %w", err)
 			return
 		}

@@ -31,7 +31,8 @@ type watchStream struct {
 	res   *resource
 	as    negotiated
 	table struct{ columnsSent bool }
-	// buf holds an event's encoded object, line a JSON event being written.
+	// buf holds an event's encoded object, line the event being written (a JSON line
+	// or a protobuf WatchEvent).
 	buf  bytes.Buffer
 	line []byte
 	// frames, when set, carries protobuf events (length-delimited WatchEvents).
@@ -84,11 +85,15 @@ func (ws *watchStream) sendShared(eventType watch.EventType, so *sharedObject) e
 func (ws *watchStream) writeEvent(eventType watch.EventType, object []byte) error {
 	if ws.frames != nil {
 		event := &metav1.WatchEvent{Type: string(eventType), Object: runtime.RawExtension{Raw: object}}
-		data, err := event.Marshal()
+		size := event.Size()
+		if cap(ws.line) < size {
+			ws.line = make([]byte, size)
+		}
+		n, err := event.MarshalToSizedBuffer(ws.line[:size])
 		if err != nil {
 			return fmt.Errorf("encoding watch event: %w", err)
 		}
-		if _, err := ws.frames.Write(data); err != nil {
+		if _, err := ws.frames.Write(ws.line[size-n : size]); err != nil {
 			return fmt.Errorf("writing watch event: %w", err)
 		}
 	} else {
