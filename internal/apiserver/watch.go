@@ -261,7 +261,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 		}
 	}
 	prefix := res.collectionPrefix(req.namespace)
-	var events <-chan storage.Event
+	var events <-chan *storage.Event
 	if startErr == nil {
 		events, err = s.store.Watch(ctx, prefix, startRev)
 		switch {
@@ -371,7 +371,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req apiReque
 // object that stopped matching is DELETED, one that started matching is ADDED. A nil
 // object means the watcher does not see the change. The object is shared with the
 // other watches and must not be modified.
-func (s *Server) convertEvent(res *resource, ev storage.Event, sel selectors) (watch.EventType, *sharedObject, error) {
+func (s *Server) convertEvent(res *resource, ev *storage.Event, sel selectors) (watch.EventType, *sharedObject, error) {
 	switch ev.Type {
 	case storage.EventDelete:
 		obj, err := s.sharedValue(res, ev.KV, ev.KV.ModRevision, false)

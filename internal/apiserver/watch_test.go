@@ -307,12 +307,12 @@ type flakyWatchStore struct {
 	storage.Interface
 }
 
-func (s flakyWatchStore) Watch(ctx context.Context, prefix string, after int64) (<-chan storage.Event, error) {
+func (s flakyWatchStore) Watch(ctx context.Context, prefix string, after int64) (<-chan *storage.Event, error) {
 	in, err := s.Interface.Watch(ctx, prefix, after)
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan storage.Event, 1)
+	out := make(chan *storage.Event, 1)
 	go func() {
 		defer close(out)
 		select {

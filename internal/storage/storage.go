@@ -105,8 +105,9 @@ type Watcher interface {
 	// greater than afterRevision (afterRevision 0 means: changes from now on). It returns
 	// ErrCompacted if afterRevision is older than the retained history. The channel is
 	// closed when ctx ends, when the store closes, or when the receiver falls too far
-	// behind (the caller then starts again from the last revision it saw).
-	Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan Event, error)
+	// behind (the caller then starts again from the last revision it saw). An event is
+	// shared by every watch that receives it (and the store's history): read-only.
+	Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan *Event, error)
 }
 
 // Interface is a whole store.

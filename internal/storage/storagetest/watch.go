@@ -12,7 +12,7 @@ import (
 )
 
 // nextEvent waits for the next event on ch.
-func nextEvent(t testing.TB, ch <-chan storage.Event) storage.Event {
+func nextEvent(t testing.TB, ch <-chan *storage.Event) storage.Event {
 	t.Helper()
 	timer := time.NewTimer(waitTimeout)
 	defer timer.Stop()
@@ -21,7 +21,7 @@ func nextEvent(t testing.TB, ch <-chan storage.Event) storage.Event {
 		if !ok {
 			t.Fatalf("watch channel closed while waiting for an event")
 		}
-		return ev
+		return *ev
 	case <-timer.C:
 		t.Fatalf("no event within %s", waitTimeout)
 	}
@@ -29,7 +29,7 @@ func nextEvent(t testing.TB, ch <-chan storage.Event) storage.Event {
 }
 
 // waitClosed drains ch until it is closed.
-func waitClosed(t testing.TB, ch <-chan storage.Event) {
+func waitClosed(t testing.TB, ch <-chan *storage.Event) {
 	t.Helper()
 	timer := time.NewTimer(waitTimeout)
 	defer timer.Stop()
@@ -115,7 +115,7 @@ func testWatchReplay(t *testing.T, s storage.Interface) {
 		name  string
 		after int64
 		want  []wantEvent
-		ch    <-chan storage.Event
+		ch    <-chan *storage.Event
 	}{
 		{name: "from before the first write", after: r1 - 1, want: history},
 		{name: "after the create", after: r1, want: history[1:]},

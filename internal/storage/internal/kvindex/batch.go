@@ -142,7 +142,8 @@ func (idx *Index) Commit(b *Batch) error {
 	if idx.rev != b.base {
 		return fmt.Errorf("committing batch opened at revision %d: index is at revision %d", b.base, idx.rev)
 	}
-	for _, ev := range b.events {
+	for i := range b.events {
+		ev := &b.events[i] // shared by the history and the watchers from here on
 		if ev.Type == storage.EventDelete {
 			idx.tree.Delete(storage.KeyValue{Key: ev.KV.Key})
 		} else {

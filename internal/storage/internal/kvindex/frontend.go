@@ -30,7 +30,7 @@ func (f *Frontend) List(ctx context.Context, prefix string, opts storage.ListOpt
 func (f *Frontend) Revision() int64 { return f.Index.Revision() }
 
 // Watch implements storage.Watcher.
-func (f *Frontend) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan storage.Event, error) {
+func (f *Frontend) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan *storage.Event, error) {
 	return f.Index.Watch(ctx, prefix, afterRevision)
 }
 

@@ -28,11 +28,14 @@ func create(t *testing.T, idx *Index, key string) int64 {
 	return commitOne(t, idx, Op{Type: OpCreate, Key: key, Value: []byte(key)}).KV.ModRevision
 }
 
-func recv(t *testing.T, ch <-chan storage.Event) (storage.Event, bool) {
+func recv(t *testing.T, ch <-chan *storage.Event) (storage.Event, bool) {
 	t.Helper()
 	select {
 	case ev, ok := <-ch:
-		return ev, ok
+		if !ok {
+			return storage.Event{}, false
+		}
+		return *ev, true
 	case <-time.After(5 * time.Second):
 		t.Fatalf("no event within 5s")
 		return storage.Event{}, false

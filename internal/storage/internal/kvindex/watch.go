@@ -10,16 +10,17 @@ import (
 )
 
 // history is a ring buffer of the most recent events, in revision order. Every event
-// with a revision greater than compacted is in it.
+// with a revision greater than compacted is in it. It holds pointers: the events are
+// shared with the watchers they were sent to, and a slot costs 8 bytes until used.
 type history struct {
-	events    []storage.Event
+	events    []*storage.Event
 	start     int // index of the oldest event
 	n         int // number of events held
 	compacted int64
 }
 
 func newHistory(size int) history {
-	return history{events: make([]storage.Event, size)}
+	return history{events: make([]*storage.Event, size)}
 }
 
 func (h *history) reset(rev int64) {
@@ -27,11 +28,11 @@ func (h *history) reset(rev int64) {
 	h.start, h.n, h.compacted = 0, 0, rev
 }
 
-func (h *history) at(i int) storage.Event {
+func (h *history) at(i int) *storage.Event {
 	return h.events[(h.start+i)%len(h.events)]
 }
 
-func (h *history) add(ev storage.Event) {
+func (h *history) add(ev *storage.Event) {
 	if h.n == len(h.events) {
 		h.compacted = h.events[h.start].KV.ModRevision
 		h.events[h.start] = ev
@@ -43,9 +44,9 @@ func (h *history) add(ev storage.Event) {
 }
 
 // since returns the held events under prefix with a revision greater than after.
-func (h *history) since(prefix string, after int64) []storage.Event {
+func (h *history) since(prefix string, after int64) []*storage.Event {
 	first := sort.Search(h.n, func(i int) bool { return h.at(i).KV.ModRevision > after })
-	var out []storage.Event
+	var out []*storage.Event
 	for i := first; i < h.n; i++ {
 		if ev := h.at(i); strings.HasPrefix(ev.KV.Key, prefix) {
 			out = append(out, ev)
@@ -58,7 +59,7 @@ func (h *history) since(prefix string, after int64) []storage.Event {
 type watcher struct {
 	prefix string
 	after  int64
-	ch     chan storage.Event
+	ch     chan *storage.Event
 	// stop releases the context.AfterFunc that removes the watcher when its ctx ends.
 	stop func() bool
 }
@@ -68,7 +69,7 @@ type watcher struct {
 // afterRevision 0 means from the current revision on. It returns storage.ErrCompacted
 // (wrapped) if events after afterRevision have already left the history. The channel is
 // closed when ctx ends, when the index closes, or when the receiver lets the buffer fill.
-func (idx *Index) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan storage.Event, error) {
+func (idx *Index) Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan *storage.Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func (idx *Index) Watch(ctx context.Context, prefix string, afterRevision int64)
 	w := &watcher{
 		prefix: prefix,
 		after:  afterRevision,
-		ch:     make(chan storage.Event, len(replay)+idx.opts.WatchBuffer),
+		ch:     make(chan *storage.Event, len(replay)+idx.opts.WatchBuffer),
 	}
 	for _, ev := range replay {
 		w.ch <- ev
@@ -103,7 +104,7 @@ func (idx *Index) Watch(ctx context.Context, prefix string, afterRevision int64)
 }
 
 // fanOutLocked sends ev to every watcher it concerns, dropping watchers that are full.
-func (idx *Index) fanOutLocked(ev storage.Event) {
+func (idx *Index) fanOutLocked(ev *storage.Event) {
 	for w := range idx.watchers {
 		if ev.KV.ModRevision <= w.after || !strings.HasPrefix(ev.KV.Key, w.prefix) {
 			continue
