@@ -328,6 +328,8 @@ func TestKill9RestartResumesWatch(t *testing.T) {
 	dir := t.TempDir()
 	s := startServerIn(t, dir, "--max-pods=0")
 	s.applyYAML(t, seedJob("before", "  suspend: true\n", `["true"]`, "Never"))
+	// The Job controller records the suspension in the status; read the version after it.
+	s.mustKubectl(t, "wait", "--for=condition=Suspended", "job/before", "--timeout=60s")
 	rv := s.jsonpath(t, "job/before", "{.metadata.resourceVersion}")
 	uid := s.jsonpath(t, "job/before", "{.metadata.uid}")
 	listRV := strings.TrimSpace(s.mustKubectl(t, "get", "--raw", "/apis/batch/v1/namespaces/default/jobs?limit=1"))

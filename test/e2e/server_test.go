@@ -197,10 +197,15 @@ func TestExplainUsesOpenAPI(t *testing.T) {
 	}
 }
 
+// TestRestartKeepsObjects: a finished Job is back after kill -9 and a restart with the
+// same uid and resourceVersion. It waits for the Job to complete first: while its pod
+// runs, the Job controller still writes its status (active, ready), so a
+// resourceVersion read then may be older than the one the server was killed at.
 func TestRestartKeepsObjects(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	s.mustKubectl(t, "apply", "-f", jobManifest)
+	s.mustKubectl(t, "wait", "--for=condition=complete", "job/batch-job", "--timeout=60s")
 	const jp = `-o=jsonpath={.metadata.uid} {.metadata.resourceVersion}`
 	before := s.mustKubectl(t, "get", "job", "batch-job", jp)
 	s.Kill9(t)
