@@ -103,9 +103,7 @@ func (c *codecs) encodeStorage(obj runtime.Object, gvk schema.GroupVersionKind) 
 	if _, ok := obj.(protobufObject); ok {
 		data, err = c.encodeProtobuf(obj)
 	} else {
-		var buf bytes.Buffer
-		err = c.json.Encode(obj, &buf)
-		data = buf.Bytes()
+		data, err = encodeWith(c.json, obj)
 	}
 	accessor.SetResourceVersion(rv)
 	if err != nil {
@@ -344,28 +342,25 @@ func negotiate(r *http.Request) negotiated {
 
 // writeObject encodes obj (whose apiVersion/kind must be set) with status code.
 func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, obj runtime.Object, mediaType string) {
-	var buf bytes.Buffer
 	contentType := mediaType
+	var body []byte
 	var err error
 	switch mediaType {
 	case mediaProtobuf:
 		if _, isProto := obj.(interface{ Marshal() ([]byte, error) }); isProto {
-			var data []byte
-			if data, err = s.codecs.encodeProtobuf(obj); err == nil {
-				buf = *bytes.NewBuffer(data)
-			}
+			body, err = s.codecs.encodeProtobuf(obj)
 		} else {
 			contentType = mediaJSON
-			err = s.codecs.json.Encode(obj, &buf)
+			body, err = encodeWith(s.codecs.json, obj)
 		}
 	case mediaYAML:
-		err = s.codecs.yaml.Encode(obj, &buf)
+		body, err = encodeWith(s.codecs.yaml, obj)
 	default:
 		contentType = mediaJSON
 		if isPretty(r) {
-			err = s.codecs.prettyJSON.Encode(obj, &buf)
+			body, err = encodeWith(s.codecs.prettyJSON, obj)
 		} else {
-			err = s.codecs.json.Encode(obj, &buf)
+			body, err = encodeWith(s.codecs.json, obj)
 		}
 	}
 	if err != nil {
@@ -374,7 +369,16 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, o
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(code)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
+}
+
+// encodeWith is obj encoded by enc.
+func encodeWith(enc runtime.Encoder, obj runtime.Object) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := enc.Encode(obj, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func isPretty(r *http.Request) bool {
