@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kjet-dev/kjet/internal/registry/catalog"
 )
@@ -138,5 +139,69 @@ func TestLegacyJSONNoOpUpdate(t *testing.T) {
 	}
 	if !bytes.Equal(after.Value, buf.Bytes()) {
 		t.Errorf("a no-op patch rewrote the JSON-stored value")
+	}
+}
+
+// TestEncodeProtobufMatchesSerializer: the exact-size encoding gives the protobuf
+// serializer's own bytes for every resource kjet serves (and for a pod with content).
+func TestEncodeProtobufMatchesSerializer(t *testing.T) {
+	c, err := newCodecs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := benchPod("a")
+	pod.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+	objs := []runtime.Object{pod}
+	for _, r := range catalog.Resources() {
+		obj := r.New()
+		obj.GetObjectKind().SetGroupVersionKind(r.GroupVersionResource.GroupVersion().WithKind(r.Kind))
+		objs = append(objs, obj)
+	}
+	for _, obj := range objs {
+		if _, ok := obj.(protobufObject); !ok {
+			continue
+		}
+		want := &bytes.Buffer{}
+		if err := c.protobuf.Encode(obj, want); err != nil {
+			t.Fatalf("%T: serializer: %v", obj, err)
+		}
+		got, err := c.encodeProtobuf(obj)
+		if err != nil {
+			t.Fatalf("%T: encodeProtobuf: %v", obj, err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("%T: encodeProtobuf differs from the serializer's encoding", obj)
+		}
+	}
+}
+
+// TestProtobufBufferWrites: a write of the buffer it allocated is kept without a copy;
+// other writes are copied and appended.
+func TestProtobufBufferWrites(t *testing.T) {
+	var b protobufBuffer
+	data := b.Allocate(8)
+	copy(data, "abcdefgh")
+	if _, err := b.Write(data[:6]); err != nil {
+		t.Fatal(err)
+	}
+	if &b.out[0] != &data[0] || string(b.out) != "abcdef" {
+		t.Fatalf("allocated buffer not kept as is: %q", b.out)
+	}
+	other := []byte("xy")
+	if _, err := b.Write(other); err != nil {
+		t.Fatal(err)
+	}
+	other[0] = 'z'
+	if string(b.out) != "abcdefxy" {
+		t.Fatalf("after a second write: %q", b.out)
+	}
+
+	var fresh protobufBuffer
+	if _, err := fresh.Write(other); err != nil {
+		t.Fatal(err)
+	}
+	other[1] = 'w'
+	if string(fresh.out) != "zy" {
+		t.Fatalf("a buffer it did not allocate was not copied: %q", fresh.out)
 	}
 }
