@@ -139,19 +139,17 @@ func (so *sharedObject) encoded(c *codecs, form sharedForm, mediaType string) ([
 				return
 			}
 		}
+		var err error
 		if mediaType == mediaProtobuf {
-			enc.data, enc.err = c.encodeProtobuf(out)
-			if enc.err != nil {
-				enc.err = fmt.Errorf("encoding watch event: %w", enc.err)
-			}
-			return
+			enc.data, err = c.encodeProtobuf(out)
+		} else {
+			// The JSON encoder ends the object with a newline; events carry none.
+			enc.data, err = encodeWith(c.json, out)
+			enc.data = bytes.TrimSuffix(enc.data, []byte("\n"))
 		}
-		var buf bytes.Buffer
-		if err := c.json.Encode(out, &buf); err != nil {
-			enc.err = fmt.Errorf("encoding watch event: %w", err)
-			return
+		if err != nil {
+			enc.data, enc.err = nil, fmt.Errorf("encoding watch event: %w", err)
 		}
-		enc.data = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	})
 	return enc.data, enc.err
 }

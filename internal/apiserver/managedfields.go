@@ -3,7 +3,6 @@ package apiserver
 import (
 	"reflect"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 )
@@ -24,6 +23,10 @@ import (
 func updateManagedFields(fm *managedfields.FieldManager, live, obj runtime.Object, manager string) runtime.Object {
 	lv, ov := reflect.ValueOf(live), reflect.ValueOf(obj)
 	if lv.Kind() != reflect.Pointer || lv.Type() != ov.Type() || lv.IsNil() || ov.IsNil() || lv.Elem().Kind() != reflect.Struct {
+		return fm.UpdateNoErrors(live, obj, manager)
+	}
+	objMeta, ok := objectMeta(obj)
+	if !ok {
 		return fm.UpdateNoErrors(live, obj, manager)
 	}
 	t := lv.Elem().Type()
@@ -50,15 +53,10 @@ func updateManagedFields(fm *managedfields.FieldManager, live, obj runtime.Objec
 	if !liveCopy.IsValid() {
 		return fm.UpdateNoErrors(live, obj, manager)
 	}
-	updated := fm.UpdateNoErrors(liveCopy.Interface().(runtime.Object), objCopy.Interface().(runtime.Object), manager)
-	from, err := meta.Accessor(updated)
-	if err != nil {
+	updated, ok := objectMeta(fm.UpdateNoErrors(liveCopy.Interface().(runtime.Object), objCopy.Interface().(runtime.Object), manager))
+	if !ok {
 		return fm.UpdateNoErrors(live, obj, manager)
 	}
-	to, err := meta.Accessor(obj)
-	if err != nil {
-		return fm.UpdateNoErrors(live, obj, manager)
-	}
-	to.SetManagedFields(from.GetManagedFields())
+	objMeta.ManagedFields = updated.ManagedFields
 	return obj
 }

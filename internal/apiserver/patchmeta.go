@@ -43,12 +43,9 @@ func applyMetadataPatch(res *resource, current runtime.Object, patchType types.P
 	// Managed fields are most of the metadata's JSON, and a patch rarely touches them:
 	// unless it names them or replaces the metadata wholesale, they stay out of the
 	// merge and are carried over as they are.
-	carried := currentMeta.ManagedFields
-	if mentionsManagedFields(metaPatch) {
-		carried = nil
-	}
+	carry := !mentionsManagedFields(metaPatch)
 	toPatch := *currentMeta
-	if carried != nil {
+	if carry {
 		toPatch.ManagedFields = nil
 	}
 	original, err := json.Marshal(&toPatch)
@@ -69,8 +66,8 @@ func applyMetadataPatch(res *resource, current runtime.Object, patchType types.P
 	if err != nil || len(strictErrs) > 0 {
 		return nil, false
 	}
-	if carried != nil {
-		patchedMeta.ManagedFields = carried
+	if carry {
+		patchedMeta.ManagedFields = currentMeta.ManagedFields
 	}
 	if patchedMeta.ResourceVersion == currentMeta.ResourceVersion {
 		patchedMeta.ResourceVersion = ""

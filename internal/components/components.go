@@ -115,8 +115,8 @@ func (p podConnector) ServePodSubresource(w http.ResponseWriter, r *http.Request
 }
 
 // run runs the controller manager, the scheduler and the node agent until ctx ends. One
-// informer factory serves the three, so each pod change crosses the connection to the API server
-// and is decoded once, not once per component. Each keeps its own client for writes
+// informer factory serves the three, so each pod change comes from the API server and
+// is decoded once, not once per component. Each keeps its own client for writes
 // (and user agent); the node agent could as well run with informers of its own, as one
 // joining over the network would.
 func (s *Set) run(ctx context.Context, cfg *rest.Config) error {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,15 +121,12 @@ func (s *server) supervisorPID() int {
 }
 
 // reapSupervisor ends the supervisor if it outlived the server: SIGTERM, wait up to
-// 5 s, SIGKILL. It checks the process is a kjet supervisor for this data dir first, so a
-// stale pid file never kills a stranger. Besides the pid file's, it looks for such a
-// process among all processes: a server stopped right after it started its supervisor
-// can leave one that has not written its pid file yet.
+// 5 s, SIGKILL. It finds it among all processes by its command line (a kjet supervisor
+// of this data dir), not by its pid file: a stale pid file never kills a stranger, and
+// a server stopped right after it started its supervisor can leave one that has not
+// written its pid file yet.
 func (s *server) reapSupervisor() {
 	pids := supervisorsOf(s.dataDir)
-	if pid := s.supervisorPID(); pid != 0 && isSupervisorOf(pid, s.dataDir) && !slices.Contains(pids, pid) {
-		pids = append(pids, pid)
-	}
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}

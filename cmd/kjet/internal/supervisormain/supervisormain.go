@@ -10,11 +10,12 @@
 // sorts before k8s.io/..., so it is initialised before kubectl's commands and
 // client-go's schemes. (Packages that are ready earlier still go first: of the ~200
 // that initialise in a supervisor, ~120 are not its dependencies, cheap ones that
-// depend on little.) When the process was started as `kjet supervisor ARGS`, its initialisation
-// runs the supervisor and exits with its status, and the rest never initialises;
-// TestSupervisorSkipsKubernetesInit in cmd/kjet checks that on a binary that links
-// everything. In any other process it does nothing, and Run serves the hidden cobra
-// command for the forms the early check does not see (`kjet --data-dir D supervisor`).
+// depend on little.) When the process was started as `kjet supervisor ARGS`, its
+// initialisation runs the supervisor and exits with its status, and the rest never
+// initialises; TestSupervisorSkipsKubernetesInit in cmd/kjet checks that on a binary
+// that links everything. In any other process it does nothing, and Run serves the
+// hidden cobra command for the forms the early check does not see (`kjet --data-dir D
+// supervisor`).
 package supervisormain
 
 import (
