@@ -32,11 +32,7 @@ func TestDo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := New()
-			ctx, cancel := context.WithCancel(context.Background())
-			stopped := make(chan struct{})
-			go func() { p.Run(ctx, tt.workers); close(stopped) }()
-			t.Cleanup(func() { cancel(); <-stopped })
+			p := runningPool(t, tt.workers)
 			caller := goroutineHeader()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
@@ -56,11 +52,7 @@ func TestDo(t *testing.T) {
 }
 
 func TestDoRepanicsOnCaller(t *testing.T) {
-	p := New()
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { p.Run(ctx, 2); close(stopped) }()
-	t.Cleanup(func() { cancel(); <-stopped })
+	p := runningPool(t, 2)
 	for range 100 {
 		got := func() (v any) {
 			defer func() { v = recover() }()
@@ -74,11 +66,7 @@ func TestDoRepanicsOnCaller(t *testing.T) {
 }
 
 func TestDoWhileWorkersBusy(t *testing.T) {
-	p := New()
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() { p.Run(ctx, 1); close(stopped) }()
-	t.Cleanup(func() { cancel(); <-stopped })
+	p := runningPool(t, 1)
 	// Many more concurrent calls than workers, each held until all have started: if a
 	// call waited for a busy worker instead of running at once, they never all start.
 	const calls = 50
@@ -104,4 +92,15 @@ func TestDoWhileWorkersBusy(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// runningPool is a pool whose workers run until the test ends.
+func runningPool(t *testing.T, workers int) *Pool {
+	t.Helper()
+	p := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { p.Run(ctx, workers); close(stopped) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+	return p
 }
