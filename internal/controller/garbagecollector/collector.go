@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -56,6 +57,9 @@ type Options struct {
 	// those kinds are looked up without a namespace. Default: Kubernetes' built-in
 	// cluster-scoped resources (nodes, namespaces, persistentvolumes, ...).
 	ClusterScoped []schema.GroupResource
+	// Ignored are resources of Resources that are not watched: their objects are
+	// never collected. Default: events (core and events.k8s.io), as in Kubernetes.
+	Ignored []schema.GroupResource
 }
 
 // Collector is the garbage collector.
@@ -125,7 +129,14 @@ func New(opts Options) (*Collector, error) {
 		func(uid types.UID) { c.attemptToOrphan.Add(uid) },
 	)
 
+	ignored := opts.Ignored
+	if ignored == nil {
+		ignored = defaultIgnored
+	}
 	for _, gvr := range opts.Resources {
+		if slices.Contains(ignored, gvr.GroupResource()) {
+			continue
+		}
 		inf := c.factory.ForResource(gvr).Informer()
 		reg, err := inf.AddEventHandler(c.handlers(gvr))
 		if err != nil {
@@ -137,6 +148,12 @@ func New(opts Options) (*Collector, error) {
 	}
 	return c, nil
 }
+
+// defaultIgnored are the resources Kubernetes' garbage collector leaves alone: events,
+// written by the thousand (four for every pod a node starts) and owned by nothing.
+// Watching them would cost a decode and a graph update per event, and a copy of every
+// event's metadata in the informers' caches.
+var defaultIgnored = []schema.GroupResource{{Resource: "events"}, {Group: "events.k8s.io", Resource: "events"}}
 
 // defaultClusterScoped are Kubernetes' built-in cluster-scoped resources.
 var defaultClusterScoped = []schema.GroupResource{

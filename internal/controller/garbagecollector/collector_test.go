@@ -220,3 +220,21 @@ func TestPendingForegroundWaitsAfterRestart(t *testing.T) {
 	f.removeFinalizer(podsGVR, ns, "fg-a", jobTracking)
 	f.eventually("the job is removed", func() bool { return !f.exists(jobsGVR, ns, "fg") })
 }
+
+// TestEventsAreNotWatched checks that events, which Kubernetes' collector ignores, are
+// neither listed nor watched nor collected, even with an owner that is gone.
+func TestEventsAreNotWatched(t *testing.T) {
+	f := newFakeAPI(t)
+	ghost := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}, ObjectMeta: metav1.ObjectMeta{Name: "ghost", UID: "never-existed"}}
+	f.create(eventsGVR, ns, "ghost.1", nil, ref(ghost, false))
+	f.create(podsGVR, ns, "ghost-pod", nil, ref(ghost, false))
+	f.start()
+
+	f.eventually("the pod with a dangling owner is collected", func() bool { return !f.exists(podsGVR, ns, "ghost-pod") })
+	f.never("the event with a dangling owner is collected", func() bool { return !f.exists(eventsGVR, ns, "ghost.1") })
+	for _, a := range f.client.Actions() {
+		if a.GetResource() == eventsGVR {
+			t.Errorf("the collector sent %s for events", a.GetVerb())
+		}
+	}
+}

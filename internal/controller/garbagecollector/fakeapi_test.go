@@ -26,12 +26,14 @@ var (
 	jobsGVR     = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}
 	cronJobsGVR = schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}
 	nodesGVR    = schema.GroupVersionResource{Version: "v1", Resource: "nodes"}
+	eventsGVR   = schema.GroupVersionResource{Version: "v1", Resource: "events"}
 
 	testKinds = map[schema.GroupVersionKind]schema.GroupVersionResource{
 		{Version: "v1", Kind: "Pod"}:                     podsGVR,
 		{Group: "batch", Version: "v1", Kind: "Job"}:     jobsGVR,
 		{Group: "batch", Version: "v1", Kind: "CronJob"}: cronJobsGVR,
 		{Version: "v1", Kind: "Node"}:                    nodesGVR,
+		{Version: "v1", Kind: "Event"}:                   eventsGVR,
 	}
 )
 
@@ -207,7 +209,7 @@ func (f *fakeAPI) start() *Collector {
 	f.t.Helper()
 	c, err := New(Options{
 		Metadata:  f.client,
-		Resources: []schema.GroupVersionResource{podsGVR, jobsGVR, cronJobsGVR, nodesGVR},
+		Resources: []schema.GroupVersionResource{podsGVR, jobsGVR, cronJobsGVR, nodesGVR, eventsGVR},
 		Kinds:     testKinds,
 		Clock:     clock.RealClock{},
 	})
