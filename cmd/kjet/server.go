@@ -19,6 +19,7 @@ type serverOptions struct {
 	Listen   string
 	NodeName string
 	MaxPods  int
+	EventTTL time.Duration
 	// Test-only tuning (hidden flags): shorter Job back-off, faster CronJob clock.
 	JobBackoffBase time.Duration
 	JobSyncDelay   time.Duration
@@ -56,6 +57,7 @@ a node agent. Before serving it writes DATA_DIR/kubeconfig and prints
 	cmd.Flags().StringVar(&o.Listen, "listen", server.DefaultListen, "HOST:PORT to serve on (port 0 picks a free port; a non-loopback host serves beyond this machine)")
 	cmd.Flags().StringVar(&o.NodeName, "node-name", "", "name of this machine's node (default: the host name)")
 	cmd.Flags().IntVar(&o.MaxPods, "max-pods", 110, "how many pods this node runs at once")
+	cmd.Flags().DurationVar(&o.EventTTL, "event-ttl", server.DefaultEventTTL, "how long an event is kept after its last write (0 keeps events for good)")
 	cmd.Flags().DurationVar(&o.JobBackoffBase, "job-backoff-base", 10*time.Second, "back-off before the first replacement of a failed Job pod; it doubles per failure (tests shorten it)")
 	cmd.Flags().DurationVar(&o.JobSyncDelay, "job-sync-delay", components.DefaultJobSyncDelay, "how long the Job controller batches pod changes before it syncs a Job")
 	cmd.Flags().Float64Var(&o.CronClockSpeed, "cron-clock-speed", 1, "run the CronJob controller's clock this many times faster than real time (tests)")
@@ -103,9 +105,18 @@ func (o *serverOptions) serverOptions(dataDir string) (server.Options, error) {
 		DataDir:    dataDir,
 		Listen:     o.Listen,
 		NodeName:   nodeName,
+		EventTTL:   keepForGood(o.EventTTL),
 		Components: set.Components(),
 		Pods:       set.Pods(),
 	}, nil
+}
+
+// keepForGood maps the flag's 0 (no time to live) to the Options' negative value.
+func keepForGood(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return -1
+	}
+	return ttl
 }
 
 // startCPUProfile starts writing a CPU profile to path; the returned func stops it and

@@ -91,7 +91,8 @@ func (s *Server) promptNamespaceFinalization() {
 }
 
 // Run does the server's background work until ctx ends: it empties terminating
-// namespaces and then removes them. When it returns, open watches end.
+// namespaces and then removes them, and deletes events Options.EventTTL after their
+// last write. When it returns, open watches end.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.stoppingOnce.Do(func() { close(s.stopping) })
 	warmed := make(chan struct{})
@@ -106,6 +107,14 @@ func (s *Server) Run(ctx context.Context) error {
 		s.writers.Run(ctx, writeWorkers)
 	}()
 	defer func() { <-writersDone }()
+	if expirer := s.eventExpirer(); expirer != nil {
+		expired := make(chan struct{})
+		go func() {
+			defer close(expired)
+			expirer.Run(ctx)
+		}()
+		defer func() { <-expired }()
+	}
 	logger := klog.FromContext(ctx)
 	if s.namespaces == nil {
 		<-ctx.Done()

@@ -50,7 +50,14 @@ type Options struct {
 	// DisableManagedFields turns off managedFields tracking on non-apply writes (faster
 	// writes; server-side apply still records its own manager). Default false.
 	DisableManagedFields bool
+	// EventTTL is how long Run keeps an event (core or events.k8s.io) after its last
+	// write, like kube-apiserver's --event-ttl. Default DefaultEventTTL; negative keeps
+	// events for good.
+	EventTTL time.Duration
 }
+
+// DefaultEventTTL is Options.EventTTL's default, kube-apiserver's.
+const DefaultEventTTL = time.Hour
 
 // PodConnector serves a pod's streaming subresources ("log", "exec", "attach",
 // "portforward"); the API server has already read the pod (so 404s are handled by it).
@@ -131,6 +138,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.NamespaceResyncInterval <= 0 {
 		opts.NamespaceResyncInterval = 2 * time.Second
+	}
+	if opts.EventTTL == 0 {
+		opts.EventTTL = DefaultEventTTL
 	}
 	c, err := newCodecs()
 	if err != nil {

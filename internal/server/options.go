@@ -19,12 +19,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/kjet-dev/kjet/internal/apiserver"
 )
 
 // Defaults for Options.
 const (
 	DefaultListen          = "127.0.0.1:6443"
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultEventTTL is how long an event is kept after its last write, as in
+	// kube-apiserver.
+	DefaultEventTTL = apiserver.DefaultEventTTL
 	// DataDirEnv names the environment variable that sets the default data directory.
 	DataDirEnv = "KJET_DATA_DIR"
 )
@@ -83,6 +88,9 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful shutdown of in-flight requests and
 	// components. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// EventTTL is how long an event is kept after its last write (kube-apiserver's
+	// --event-ttl). Default DefaultEventTTL (one hour); negative keeps events for good.
+	EventTTL time.Duration
 }
 
 // DefaultDataDir is $KJET_DATA_DIR when set, else ~/.kjet.

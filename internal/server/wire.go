@@ -38,6 +38,7 @@ func openBolt(ctx context.Context, o Options) (*backend, error) {
 		Pods:      o.Pods,
 		OpenAPI:   oapi,
 		Version:   VersionInfo(o.Version),
+		EventTTL:  o.EventTTL,
 	})
 	if err != nil {
 		store.Close()

@@ -1,0 +1,192 @@
+// Package expiry removes stored objects a fixed time after their last write: what
+// etcd's leases do for Kubernetes' events (kube-apiserver's --event-ttl, one hour by
+// default). Without it every event a node or controller ever wrote would stay in the
+// store, and in its in-memory index, for good.
+//
+// The time to live is the same for every key, so the keys expire in the order they were
+// written: a FIFO of (key, revision of the write, deadline) per prefix is all the state,
+// fed by a watch. When an entry comes due, the key is deleted on the condition that it
+// still has that revision; a key written again since has a later entry. Keys already
+// stored when the Expirer starts get the whole time to live from then on, as etcd
+// extends its leases when a member restarts.
+package expiry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/kjet-dev/kjet/internal/storage"
+)
+
+// Store is what the Expirer needs of the store.
+type Store interface {
+	List(ctx context.Context, prefix string, opts storage.ListOptions) (storage.ListResult, error)
+	Watch(ctx context.Context, prefix string, afterRevision int64) (<-chan *storage.Event, error)
+	Delete(ctx context.Context, key string, expectedRevision int64) (storage.KeyValue, error)
+}
+
+// listPage is how many keys one List call reads when the Expirer starts.
+const listPage = 1000
+
+// retryInterval is how long the Expirer waits after a failed list or watch.
+const retryInterval = time.Second
+
+// Expirer deletes the keys under its prefixes TTL after their last write.
+type Expirer struct {
+	store    Store
+	prefixes []string
+	ttl      time.Duration
+	clock    clock.Clock
+}
+
+// New returns an Expirer for the keys under prefixes. ttl must be positive.
+func New(store Store, prefixes []string, ttl time.Duration, c clock.Clock) (*Expirer, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("expiry: the time to live must be positive, got %v", ttl)
+	}
+	if c == nil {
+		c = clock.RealClock{}
+	}
+	return &Expirer{store: store, prefixes: prefixes, ttl: ttl, clock: c}, nil
+}
+
+// Run expires keys until ctx ends.
+func (e *Expirer) Run(ctx context.Context) {
+	done := make(chan struct{}, len(e.prefixes))
+	for _, p := range e.prefixes {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			e.runPrefix(ctx, p)
+		}()
+	}
+	for range e.prefixes {
+		<-done
+	}
+}
+
+// runPrefix follows one prefix, starting over (with a fresh list) whenever its watch
+// ends or fails.
+func (e *Expirer) runPrefix(ctx context.Context, prefix string) {
+	logger := klog.FromContext(ctx).WithName("expiry")
+	for ctx.Err() == nil {
+		err := e.follow(ctx, prefix)
+		if err == nil || ctx.Err() != nil {
+			continue
+		}
+		logger.Error(err, "Expiring keys; will retry", "prefix", prefix)
+		t := e.clock.NewTimer(retryInterval)
+		select {
+		case <-ctx.Done():
+		case <-t.C():
+		}
+		t.Stop()
+	}
+}
+
+// entry is one write to expire.
+type entry struct {
+	key      string
+	revision int64
+	at       time.Time
+}
+
+// follow lists prefix, then watches it, deleting keys as they come due. It returns nil
+// when the watch ends (the caller starts over) or ctx ends.
+func (e *Expirer) follow(ctx context.Context, prefix string) error {
+	var queue []entry
+	revision, err := e.list(ctx, prefix, func(kv storage.KeyValue) {
+		queue = append(queue, entry{key: kv.Key, revision: kv.ModRevision, at: e.clock.Now().Add(e.ttl)})
+	})
+	if err != nil {
+		return err
+	}
+	events, err := e.store.Watch(ctx, prefix, revision)
+	if err != nil {
+		if errors.Is(err, storage.ErrCompacted) {
+			return nil
+		}
+		return fmt.Errorf("watching %s: %w", prefix, err)
+	}
+	var timer clock.Timer
+	var armed time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		var due <-chan time.Time
+		if len(queue) > 0 {
+			if timer == nil || !armed.Equal(queue[0].at) {
+				if timer != nil {
+					timer.Stop()
+				}
+				timer, armed = e.clock.NewTimer(queue[0].at.Sub(e.clock.Now())), queue[0].at
+			}
+			due = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if ev.Type != storage.EventDelete {
+				queue = append(queue, entry{key: ev.KV.Key, revision: ev.KV.ModRevision, at: e.clock.Now().Add(e.ttl)})
+			}
+		case <-due:
+			timer, armed = nil, time.Time{}
+			if queue, err = e.expire(ctx, queue); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// list calls add for every key under prefix and returns the revision it read at.
+func (e *Expirer) list(ctx context.Context, prefix string, add func(storage.KeyValue)) (int64, error) {
+	opts := storage.ListOptions{Limit: listPage}
+	var revision int64
+	for {
+		page, err := e.store.List(ctx, prefix, opts)
+		if err != nil {
+			return 0, fmt.Errorf("listing %s: %w", prefix, err)
+		}
+		if revision == 0 {
+			revision = page.Revision
+		}
+		for _, kv := range page.Items {
+			add(kv)
+		}
+		if !page.More || len(page.Items) == 0 {
+			return revision, nil
+		}
+		opts.After = page.Items[len(page.Items)-1].Key
+	}
+}
+
+// expire deletes the keys of the entries that are due and returns the rest of queue.
+// A key written since its entry (a conflict) or already gone is left alone. A failed
+// delete ends the pass with an error (the caller starts over from a fresh list).
+func (e *Expirer) expire(ctx context.Context, queue []entry) ([]entry, error) {
+	now := e.clock.Now()
+	n := 0
+	var err error
+	for n < len(queue) && !queue[n].at.After(now) {
+		ent := queue[n]
+		_, derr := e.store.Delete(ctx, ent.key, ent.revision)
+		if derr != nil && !errors.Is(derr, storage.ErrConflict) && !errors.Is(derr, storage.ErrNotFound) {
+			err = fmt.Errorf("deleting expired %s: %w", ent.key, derr)
+			break
+		}
+		n++
+	}
+	clear(queue[:n])
+	return queue[n:], err
+}

@@ -1,0 +1,213 @@
+package expiry
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/kjet-dev/kjet/internal/storage"
+	"github.com/kjet-dev/kjet/internal/storage/memory"
+)
+
+const (
+	ttl    = time.Hour
+	prefix = "/registry/core/events/"
+)
+
+// syncedStore hands the Expirer its watch events one at a time and reports when the
+// Expirer has taken each in: after every event it sends a no-op one (the delete of a
+// key nobody wrote), which the Expirer receives only once it is done with the first.
+type syncedStore struct {
+	*memory.Store
+	watching chan struct{} // receives once the Expirer has listed and watches
+	taken    chan struct{} // receives once per event the Expirer has taken in
+}
+
+func (s *syncedStore) Watch(ctx context.Context, p string, after int64) (<-chan *storage.Event, error) {
+	in, err := s.Store.Watch(ctx, p, after)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *storage.Event)
+	noop := &storage.Event{Type: storage.EventDelete, KV: storage.KeyValue{Key: p + "none"}}
+	go func() {
+		defer close(out)
+		for ev := range in {
+			for _, e := range []*storage.Event{ev, noop} {
+				select {
+				case out <- e:
+				case <-ctx.Done():
+					return
+				}
+			}
+			s.taken <- struct{}{}
+		}
+	}()
+	select {
+	case s.watching <- struct{}{}:
+	default:
+	}
+	return out, nil
+}
+
+type fixture struct {
+	t      *testing.T
+	ctx    context.Context
+	cancel context.CancelFunc
+	store  *syncedStore
+	clock  *clocktesting.FakeClock
+}
+
+func newFixture(t *testing.T) *fixture {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fixture{
+		t:      t,
+		ctx:    ctx,
+		cancel: cancel,
+		store:  &syncedStore{Store: memory.New(memory.Options{}), watching: make(chan struct{}, 1), taken: make(chan struct{}, 100)},
+		clock:  clocktesting.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)),
+	}
+	t.Cleanup(cancel)
+	return f
+}
+
+// start runs an Expirer until the test ends and waits until it watches.
+func (f *fixture) start() {
+	e, err := New(f.store, []string{prefix}, ttl, f.clock)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); e.Run(f.ctx) }()
+	// Cleanups run last first: the context ends, then Run returns, then the store closes.
+	f.t.Cleanup(func() { _ = f.store.Close() })
+	f.t.Cleanup(func() { <-done })
+	f.t.Cleanup(f.cancel)
+	<-f.store.watching
+}
+
+// write creates or updates key and, once the Expirer runs, waits until it took the
+// write in.
+func (f *fixture) write(key string, started bool) {
+	f.t.Helper()
+	if _, err := f.store.Get(f.ctx, key); errors.Is(err, storage.ErrNotFound) {
+		_, err = f.store.Create(f.ctx, key, []byte("v"))
+		if err != nil {
+			f.t.Fatal(err)
+		}
+	} else if _, err := f.store.Update(f.ctx, key, []byte("v2"), 0); err != nil {
+		f.t.Fatal(err)
+	}
+	if started {
+		<-f.store.taken
+	}
+}
+
+func (f *fixture) exists(key string) bool {
+	_, err := f.store.Get(f.ctx, key)
+	return err == nil
+}
+
+// eventuallyGone polls until key is deleted.
+func (f *fixture) eventuallyGone(key string) {
+	f.t.Helper()
+	err := wait.PollUntilContextTimeout(f.ctx, time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return !f.exists(key), nil
+	})
+	if err != nil {
+		f.t.Fatalf("%s was not deleted", key)
+	}
+}
+
+// settled waits until the Expirer has armed its timer again (after one fired).
+func (f *fixture) settled() {
+	f.t.Helper()
+	err := wait.PollUntilContextTimeout(f.ctx, time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return f.clock.HasWaiters(), nil
+	})
+	if err != nil {
+		f.t.Fatal("the Expirer did not wait for its next key")
+	}
+}
+
+func TestKeyExpiresTTLAfterItsLastWrite(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	key, other := prefix+"default/a", "/registry/core/pods/default/a"
+	f.write(key, true)
+	f.write(other, false)
+
+	f.clock.Step(ttl - time.Second)
+	if !f.exists(key) {
+		t.Fatal("deleted before its time to live")
+	}
+	f.clock.Step(time.Second)
+	f.eventuallyGone(key)
+	if !f.exists(other) {
+		t.Error("a key outside the prefix was deleted")
+	}
+}
+
+func TestRewrittenKeyLivesOn(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	key := prefix + "default/a"
+	f.write(key, true)
+	f.clock.Step(ttl / 2)
+	f.write(key, true)
+
+	f.clock.Step(ttl / 2) // the first write's entry is due, but the key changed since
+	f.settled()
+	if !f.exists(key) {
+		t.Fatal("deleted on the time to live of a write that was not its last")
+	}
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(key)
+}
+
+func TestKeysStoredBeforeStartGetTheWholeTTL(t *testing.T) {
+	f := newFixture(t)
+	old := prefix + "default/old"
+	f.write(old, false)
+	f.clock.Step(2 * ttl)
+	f.start()
+	later := prefix + "default/later"
+	f.clock.Step(ttl / 2)
+	f.write(later, true)
+
+	if !f.exists(old) {
+		t.Fatal("a key stored before the start was deleted at once")
+	}
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(old)
+	f.settled()
+	if !f.exists(later) {
+		t.Fatal("a later key was deleted with the earlier one")
+	}
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(later)
+}
+
+func TestKeyDeletedByOthersIsSkipped(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	gone, kept := prefix+"default/gone", prefix+"default/kept"
+	f.write(gone, true)
+	f.write(kept, true)
+	if _, err := f.store.Delete(f.ctx, gone, 0); err != nil {
+		t.Fatal(err)
+	}
+	<-f.store.taken // the delete's watch event
+	f.clock.Step(ttl)
+	f.eventuallyGone(kept)
+}
+
+func TestNewRejectsANonPositiveTTL(t *testing.T) {
+	if _, err := New(memory.New(memory.Options{}), []string{prefix}, 0, nil); err == nil {
+		t.Error("New accepted a zero time to live")
+	}
+}
