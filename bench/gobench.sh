@@ -10,7 +10,7 @@
 #              BenchmarkFinalizerRemovalPatch (that patch: whole object vs metadata)
 #   typeschema: BenchmarkParser embedded vs client-go's YAML (apply type converter)
 #   process runtime: BenchmarkStartTrue vs BenchmarkDirectSpawnTrue (os/exec)
-#   job controller: BenchmarkSyncIndexedJob2000 (no baseline; ns per pod)
+#   job controller: BenchmarkSyncIndexedJob2000 and BenchmarkSyncLargeIndexedJob (no baselines; ns per pod)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run() { echo "## go test -run XXX $*"; go test -run XXX -count 1 "$@"; echo; }
@@ -19,3 +19,4 @@ run -bench 'CreateGetJob|WatchLatency|GetJobParallel|DecodeStoredPod|PodWatchers
 run -bench Parser -benchtime 10x -benchmem ./internal/apiserver/internal/typeschema/
 run -bench 'StartTrue|DirectSpawnTrue' -benchtime 300x ./internal/runtime/process/
 run -bench BenchmarkSyncIndexedJob2000 -benchtime 2x -benchmem ./internal/controller/job/
+run -bench BenchmarkSyncLargeIndexedJob -benchtime 100x -benchmem ./internal/controller/job/

@@ -200,8 +200,11 @@ func succeededIndexes(job *batchv1.Job, pods []*corev1.Pod) (prev, cur indexSet)
 	var fresh []int
 	seen := map[int]bool{}
 	for _, p := range pods {
-		ix := completionIndex(p)
-		if p.Status.Phase == corev1.PodSucceeded && hasTrackingFinalizer(p) && ix != noIndex && ix < completions && !seen[ix] {
+		// Pods already counted have lost their finalizer: no need to read their index.
+		if p.Status.Phase != corev1.PodSucceeded || !hasTrackingFinalizer(p) {
+			continue
+		}
+		if ix := completionIndex(p); ix != noIndex && ix < completions && !seen[ix] {
 			seen[ix] = true
 			fresh = append(fresh, ix)
 		}

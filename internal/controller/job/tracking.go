@@ -31,14 +31,19 @@ import (
 func (c *Controller) trackStatus(ctx context.Context, sc *syncContext, orig batchv1.JobStatus) error {
 	job := sc.job
 	indexed := isIndexed(job)
-	if indexed {
-		sortByCompletionIndex(sc.pods)
-	}
+	// Only pods that still carry the tracking finalizer (and are not about to lose it)
+	// have anything left to record: in a large Job, the few running or just finished,
+	// not the thousands already counted. They are visited in index order.
+	var tracked []*corev1.Pod
 	withFinalizer := sets.New[string]()
 	for _, p := range sc.pods {
 		if hasTrackingFinalizer(p) && !sc.expectedRmFinalizers.Has(string(p.UID)) {
 			withFinalizer.Insert(string(p.UID))
+			tracked = append(tracked, p)
 		}
+	}
+	if indexed {
+		sortByCompletionIndex(tracked)
 	}
 	countUncountedWithoutFinalizer(&job.Status, withFinalizer)
 
@@ -47,11 +52,8 @@ func (c *Controller) trackStatus(ctx context.Context, sc *syncContext, orig batc
 	var newIndexes []int
 	reachedMax := false
 	failing := sc.finishedCondition != nil && sc.finishedCondition.Type != batchv1.JobSuccessCriteriaMet && sc.finishedCondition.Type != batchv1.JobComplete
-	for _, p := range sc.pods {
+	for _, p := range tracked {
 		uid := string(p.UID)
-		if !hasTrackingFinalizer(p) || sc.expectedRmFinalizers.Has(uid) {
-			continue
-		}
 		failed := isPodFailed(p, job)
 		if !c.canRemoveFinalizer(sc, p, failed) {
 			continue
