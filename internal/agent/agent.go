@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
+	"github.com/kjet-dev/kjet/internal/cachetrim"
 	"github.com/kjet-dev/kjet/internal/runtime"
 )
 
@@ -229,6 +230,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	podInformer := a.opts.Pods
 	if podInformer == nil {
 		factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+			informers.WithTransform(cachetrim.StripManagedFields),
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.opts.NodeName).String()
 			}))

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/kjet-dev/kjet/internal/agent"
+	"github.com/kjet-dev/kjet/internal/cachetrim"
 	"github.com/kjet-dev/kjet/internal/controller/cronjob"
 	"github.com/kjet-dev/kjet/internal/controller/garbagecollector"
 	"github.com/kjet-dev/kjet/internal/controller/job"
@@ -126,7 +127,7 @@ func (s *Set) run(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return fmt.Errorf("informers client: %w", err)
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(cachetrim.StripManagedFields))
 	controllers, err := s.newControllers(cfg, factory)
 	if err != nil {
 		return err

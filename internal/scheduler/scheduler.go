@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
+	"github.com/kjet-dev/kjet/internal/cachetrim"
 	"github.com/kjet-dev/kjet/internal/workers"
 )
 
@@ -114,7 +115,7 @@ func New(opts Options) (*Scheduler, error) {
 	}
 	factory := opts.Informers
 	if factory == nil {
-		s.factory = informers.NewSharedInformerFactory(s.client, 0)
+		s.factory = informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(cachetrim.StripManagedFields))
 		factory = s.factory
 	}
 	podInformer, nodeInformer := factory.Core().V1().Pods(), factory.Core().V1().Nodes()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -220,5 +221,18 @@ func TestIndexedJobCompletedIndexes(t *testing.T) {
 	}
 	if host := s.jsonpath(t, "pod/"+pod, "{.spec.hostname}"); host != "indexed-3" {
 		t.Errorf("hostname = %q, want indexed-3", host)
+	}
+	// The controllers' informers drop managedFields; their writes must not drop the
+	// stored ones (each writer's entry stays, as on Kubernetes). Entries sorted.
+	managers := map[string]string{
+		"pod/" + pod:  "kjet-controller-manager/ kjet-node-agent/status",
+		"job/indexed": "kjet-controller-manager/status kubectl-client-side-apply/",
+	}
+	for obj, want := range managers {
+		got := strings.Fields(s.jsonpath(t, obj, `{range .metadata.managedFields[*]}{.manager}/{.subresource}{" "}{end}`))
+		slices.Sort(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s managedFields entries = %q, want %q", obj, strings.Join(got, " "), want)
+		}
 	}
 }

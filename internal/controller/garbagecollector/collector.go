@@ -34,6 +34,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"github.com/kjet-dev/kjet/internal/cachetrim"
 	workerloops "github.com/kjet-dev/kjet/internal/workers"
 )
 
@@ -103,7 +104,7 @@ func New(opts Options) (*Collector, error) {
 		kinds:         opts.Kinds,
 		kindOf:        map[schema.GroupVersionResource]schema.GroupVersionKind{},
 		clusterScoped: map[schema.GroupResource]bool{},
-		factory:       metadatainformer.NewSharedInformerFactory(opts.Metadata, 0),
+		factory:       metadatainformer.NewSharedInformerFactoryWithOptions(opts.Metadata, 0, metadatainformer.WithTransform(cachetrim.StripManagedFields)),
 		absent:        newAbsentCache(absentCacheSize),
 		attemptToDelete: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[types.UID](),
