@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -267,9 +268,25 @@ func (a *Agent) podDir(pod *corev1.Pod) string {
 	return filepath.Join(a.opts.PodsDir, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
 }
 
-// logPath is where one attempt of a container logs.
+// logPath is where one attempt of a container logs: logs/<container>_<attempt>.log in
+// the pod's directory (a container name has no "_"). Every container of the pod logs
+// into that one directory: creating a directory is a journaled metadata write that
+// costs ~150 us of CPU on ext4 here, a tenth of what the supervisor spends on a pod.
 func (a *Agent) logPath(pod *corev1.Pod, container string, attempt int) string {
-	return filepath.Join(a.podDir(pod), "logs", container, fmt.Sprintf("%d.log", attempt))
+	return filepath.Join(a.podDir(pod), "logs", fmt.Sprintf("%s_%d.log", container, attempt))
+}
+
+// readLogPath is logPath, unless only the file an older kjet wrote exists
+// (logs/<container>/<attempt>.log): pods that ran before an upgrade keep their logs.
+func (a *Agent) readLogPath(pod *corev1.Pod, container string, attempt int) string {
+	p := a.logPath(pod, container, attempt)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		legacy := filepath.Join(a.podDir(pod), "logs", container, fmt.Sprintf("%d.log", attempt))
+		if _, err := os.Stat(legacy); err == nil {
+			return legacy
+		}
+	}
+	return p
 }
 
 func (a *Agent) podChanged(obj any) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -479,6 +481,26 @@ func TestServeLog(t *testing.T) {
 				t.Fatalf("got %d %q, want %d containing %q", rec.Code, rec.Body.String(), tc.code, tc.body)
 			}
 		})
+	}
+
+	// A log where an older kjet wrote it (logs/<container>/<attempt>.log) is still served.
+	if got, want := h.agent.logPath(p, "c", 0), filepath.Join(h.agent.podDir(p), "logs", "c_0.log"); got != want {
+		t.Fatalf("logPath = %s, want %s", got, want)
+	}
+	legacy := filepath.Join(h.agent.podDir(p), "logs", "c", "0.log")
+	if err := os.Remove(h.agent.logPath(p, "c", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(legacy), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(legacy, []byte("2026-11-22T12:00:00Z stdout F from an older kjet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.agent.ServePodSubresource(rec, httptest.NewRequest(http.MethodGet, "/log?previous=true", nil), p, "log")
+	if rec.Code != 200 || rec.Body.String() != "from an older kjet\n" {
+		t.Fatalf("legacy log: got %d %q", rec.Code, rec.Body.String())
 	}
 
 	// A fresh pod has no previous container, and a waiting one no log yet.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -226,7 +225,7 @@ func (w *podWorker) containerConfig(ctx context.Context, pod *corev1.Pod, c *cor
 		Argv:          commandLine(c, vars),
 		Env:           env,
 		WorkingDir:    c.WorkingDir,
-		LogPath:       filepath.Join(w.dir, "logs", c.Name, fmt.Sprintf("%d.log", attempt)),
+		LogPath:       w.a.logPath(pod, c.Name, attempt),
 		Mounts:        mounts,
 		Stdin:         c.Stdin,
 		TTY:           c.TTY,

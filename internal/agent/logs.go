@@ -129,7 +129,7 @@ func (a *Agent) serveLog(w http.ResponseWriter, r *http.Request, pod *corev1.Pod
 	if f, ok := w.(http.Flusher); ok && ro.Follow {
 		fw.f = f
 	}
-	if err := podlogs.Read(r.Context(), a.logPath(pod, container, attempt), ro, fw); err != nil && !errors.Is(err, context.Canceled) {
+	if err := podlogs.Read(r.Context(), a.readLogPath(pod, container, attempt), ro, fw); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Warn("serving logs", "pod", pod.Namespace+"/"+pod.Name, "container", container, "err", err)
 	}
 }

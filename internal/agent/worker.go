@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 
+	"github.com/kjet-dev/kjet/internal/podlogs"
 	"github.com/kjet-dev/kjet/internal/runtime"
 )
 
@@ -345,7 +346,7 @@ func (w *podWorker) sync(ctx context.Context) bool {
 func (w *podWorker) runPod(ctx context.Context, pod *corev1.Pod) {
 	now := w.a.clock.Now()
 	if !w.sandboxed {
-		if err := os.MkdirAll(w.dir, 0o755); err != nil {
+		if err := podlogs.MakeDir(w.dir); err != nil {
 			w.a.log.Error("creating pod directory", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 			w.wakeAt(now.Add(w.a.opts.ConfigRetryInterval))
 			return

@@ -186,3 +186,39 @@ func TestFollow(t *testing.T) {
 		t.Fatalf("second line %q", got)
 	}
 }
+
+func TestMakeDir(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "exists"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		dir     string
+		wantErr bool
+	}{
+		{"parent exists", "new", false},
+		{"already there", "exists", false},
+		{"parents missing", "a/b/c", false},
+		{"a file in the way", "file/sub", true},
+		{"the path is a file", "file", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(root, tt.dir)
+			err := MakeDir(dir)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("MakeDir(%s) = %v, want error: %v", tt.dir, err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				t.Errorf("%s is not a directory after MakeDir: %v", tt.dir, err)
+			}
+		})
+	}
+}

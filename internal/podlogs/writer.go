@@ -10,8 +10,10 @@ package podlogs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -72,7 +74,7 @@ func NewWriterWithOptions(path string, stream string, opts WriterOptions) (*Writ
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := MakeDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
@@ -80,6 +82,19 @@ func NewWriterWithOptions(path string, stream string, opts WriterOptions) (*Writ
 		return nil, fmt.Errorf("opening log file: %w", err)
 	}
 	return &Writer{stream: stream, clock: opts.Clock, f: f}, nil
+}
+
+// MakeDir creates dir (mode 0755) and any missing parents, as os.MkdirAll does, but
+// with one mkdir when only dir itself is missing, which is the usual case: os.MkdirAll
+// looks at dir and then at its parent first, and every lookup of a missing name costs a
+// system call.
+func MakeDir(dir string) error {
+	err := os.Mkdir(dir, 0o755)
+	if errors.Is(err, fs.ErrExist) || errors.Is(err, fs.ErrNotExist) {
+		// Already there (a directory, or a file: MkdirAll tells), or parents missing.
+		return os.MkdirAll(dir, 0o755)
+	}
+	return err
 }
 
 // Write records p. It always consumes all of p unless the file write fails.
