@@ -222,3 +222,44 @@ func TestMakeDir(t *testing.T) {
 		})
 	}
 }
+
+func TestNewWritersShareTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "logs", "c_0.log")
+	out, errw, err := NewWriters(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		w    *Writer
+		text string
+	}{{out, "to stdout\n"}, {errw, "to stderr\n"}, {out, "stdout again\n"}} {
+		if _, err := step.w.Write([]byte(step.text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := errw.Write([]byte("after stdout closed\n")); err != nil {
+		t.Fatalf("stderr writer failed once stdout closed: %v", err)
+	}
+	if err := errw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := out.Write([]byte("x\n")); err == nil {
+		t.Error("a closed writer wrote")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		_, rest, _ := strings.Cut(line, " ") // the timestamp
+		got = append(got, rest)
+	}
+	want := []string{"stdout F to stdout", "stderr F to stderr", "stdout F stdout again", "stderr F after stdout closed"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("records = %q, want %q", got, want)
+	}
+}

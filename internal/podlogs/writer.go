@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -56,6 +57,8 @@ type Writer struct {
 	mu  sync.Mutex // guards f and buf
 	f   *os.File
 	buf []byte
+	// release closes this Writer's hold on f (the file itself once no Writer uses it).
+	release func() error
 }
 
 var _ io.WriteCloser = (*Writer)(nil)
@@ -74,6 +77,36 @@ func NewWriterWithOptions(path string, stream string, opts WriterOptions) (*Writ
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
+	f, err := openLog(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{stream: stream, clock: opts.Clock, f: f, release: f.Close}, nil
+}
+
+// NewWriters opens the log file at path once, as NewWriter does, and returns the
+// Writers of a container's two streams, which share it. Appends are whole records, so
+// the two interleave by record; the file is closed with the second Writer.
+func NewWriters(path string) (stdout, stderr *Writer, err error) {
+	f, err := openLog(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var open atomic.Int32
+	open.Store(2)
+	release := func() error {
+		if open.Add(-1) == 0 {
+			return f.Close()
+		}
+		return nil
+	}
+	c := clock.RealClock{}
+	return &Writer{stream: Stdout, clock: c, f: f, release: release}, &Writer{stream: Stderr, clock: c, f: f, release: release}, nil
+}
+
+// openLog opens (creating it and its directory if needed) the log file at path for
+// appending.
+func openLog(path string) (*os.File, error) {
 	if err := MakeDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("creating log directory: %w", err)
 	}
@@ -81,7 +114,7 @@ func NewWriterWithOptions(path string, stream string, opts WriterOptions) (*Writ
 	if err != nil {
 		return nil, fmt.Errorf("opening log file: %w", err)
 	}
-	return &Writer{stream: stream, clock: opts.Clock, f: f}, nil
+	return f, nil
 }
 
 // MakeDir creates dir (mode 0755) and any missing parents, as os.MkdirAll does, but
@@ -136,7 +169,7 @@ func (w *Writer) Close() error {
 	if w.f == nil {
 		return nil
 	}
-	err := w.f.Close()
+	err := w.release()
 	w.f = nil
 	return err
 }

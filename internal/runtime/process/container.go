@@ -308,13 +308,8 @@ func openLogs(path string) (io.WriteCloser, io.WriteCloser, error) {
 	if path == "" {
 		return nopWriteCloser{io.Discard}, nopWriteCloser{io.Discard}, nil
 	}
-	out, err := podlogs.NewWriter(path, podlogs.Stdout)
+	out, errw, err := podlogs.NewWriters(path)
 	if err != nil {
-		return nil, nil, err
-	}
-	errw, err := podlogs.NewWriter(path, podlogs.Stderr)
-	if err != nil {
-		_ = out.Close()
 		return nil, nil, err
 	}
 	return out, errw, nil
