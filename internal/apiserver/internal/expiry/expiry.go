@@ -88,11 +88,12 @@ func (e *Expirer) runPrefix(ctx context.Context, prefix string) {
 	}
 }
 
-// entry is one write to expire.
+// entry is one write to expire: 32 bytes, one per event written in the last TTL (an
+// hour of a busy node is millions of them).
 type entry struct {
 	key      string
 	revision int64
-	at       time.Time
+	at       int64 // when it is due, in Unix nanoseconds
 }
 
 // follow lists prefix, then watches it, deleting keys as they come due. It returns nil
@@ -100,7 +101,7 @@ type entry struct {
 func (e *Expirer) follow(ctx context.Context, prefix string) error {
 	var queue []entry
 	revision, err := e.list(ctx, prefix, func(kv storage.KeyValue) {
-		queue = append(queue, entry{key: kv.Key, revision: kv.ModRevision, at: e.clock.Now().Add(e.ttl)})
+		queue = append(queue, entry{key: kv.Key, revision: kv.ModRevision, at: e.due()})
 	})
 	if err != nil {
 		return err
@@ -113,7 +114,7 @@ func (e *Expirer) follow(ctx context.Context, prefix string) error {
 		return fmt.Errorf("watching %s: %w", prefix, err)
 	}
 	var timer clock.Timer
-	var armed time.Time
+	var armed int64
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -122,11 +123,11 @@ func (e *Expirer) follow(ctx context.Context, prefix string) error {
 	for {
 		var due <-chan time.Time
 		if len(queue) > 0 {
-			if timer == nil || !armed.Equal(queue[0].at) {
+			if timer == nil || armed != queue[0].at {
 				if timer != nil {
 					timer.Stop()
 				}
-				timer, armed = e.clock.NewTimer(queue[0].at.Sub(e.clock.Now())), queue[0].at
+				timer, armed = e.clock.NewTimer(time.Duration(queue[0].at-e.clock.Now().UnixNano())), queue[0].at
 			}
 			due = timer.C()
 		}
@@ -138,16 +139,19 @@ func (e *Expirer) follow(ctx context.Context, prefix string) error {
 				return nil
 			}
 			if ev.Type != storage.EventDelete {
-				queue = append(queue, entry{key: ev.KV.Key, revision: ev.KV.ModRevision, at: e.clock.Now().Add(e.ttl)})
+				queue = append(queue, entry{key: ev.KV.Key, revision: ev.KV.ModRevision, at: e.due()})
 			}
 		case <-due:
-			timer, armed = nil, time.Time{}
+			timer, armed = nil, 0
 			if queue, err = e.expire(ctx, queue); err != nil {
 				return err
 			}
 		}
 	}
 }
+
+// due is when a key written now expires, in Unix nanoseconds.
+func (e *Expirer) due() int64 { return e.clock.Now().Add(e.ttl).UnixNano() }
 
 // list calls add for every key under prefix and returns the revision it read at.
 func (e *Expirer) list(ctx context.Context, prefix string, add func(storage.KeyValue)) (int64, error) {
@@ -175,10 +179,10 @@ func (e *Expirer) list(ctx context.Context, prefix string, add func(storage.KeyV
 // A key written since its entry (a conflict) or already gone is left alone. A failed
 // delete ends the pass with an error (the caller starts over from a fresh list).
 func (e *Expirer) expire(ctx context.Context, queue []entry) ([]entry, error) {
-	now := e.clock.Now()
+	now := e.clock.Now().UnixNano()
 	n := 0
 	var err error
-	for n < len(queue) && !queue[n].at.After(now) {
+	for n < len(queue) && queue[n].at <= now {
 		ent := queue[n]
 		_, derr := e.store.Delete(ctx, ent.key, ent.revision)
 		if derr != nil && !errors.Is(derr, storage.ErrConflict) && !errors.Is(derr, storage.ErrNotFound) {
