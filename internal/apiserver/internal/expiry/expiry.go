@@ -8,13 +8,15 @@
 // fed by a watch. When an entry comes due, the key is deleted on the condition that it
 // still has that revision; a key written again since has a later entry. Keys already
 // stored when the Expirer starts get the whole time to live from then on, as etcd
-// extends its leases when a member restarts.
+// extends its leases when a member restarts. Due keys are deleted in small concurrent
+// passes, so that a burst of them neither takes long nor leaves the watch unread.
 package expiry
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -69,12 +71,37 @@ func (e *Expirer) Run(ctx context.Context) {
 	}
 }
 
-// runPrefix follows one prefix, starting over (with a fresh list) whenever its watch
-// ends or fails.
+// runPrefix follows one prefix. A watch that ends (its receiver fell behind) is
+// resumed after the last revision seen, keeping the queue and its deadlines; only when
+// that revision has left the store's history is the prefix listed again, the keys it
+// finds added behind those already queued.
 func (e *Expirer) runPrefix(ctx context.Context, prefix string) {
 	logger := klog.FromContext(ctx).WithName("expiry")
+	var queue []entry
+	var revision int64
+	listed := false
 	for ctx.Err() == nil {
-		err := e.follow(ctx, prefix)
+		err := func() error {
+			if !listed {
+				rev, err := e.list(ctx, prefix, func(kv storage.KeyValue) {
+					queue = append(queue, entry{key: kv.Key, revision: kv.ModRevision, at: e.due()})
+				})
+				if err != nil {
+					return err
+				}
+				revision, listed = rev, true
+			}
+			events, err := e.store.Watch(ctx, prefix, revision)
+			if errors.Is(err, storage.ErrCompacted) {
+				listed = false
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("watching %s: %w", prefix, err)
+			}
+			queue, revision, err = e.follow(ctx, events, queue, revision)
+			return err
+		}()
 		if err == nil || ctx.Err() != nil {
 			continue
 		}
@@ -96,23 +123,10 @@ type entry struct {
 	at       int64 // when it is due, in Unix nanoseconds
 }
 
-// follow lists prefix, then watches it, deleting keys as they come due. It returns nil
-// when the watch ends (the caller starts over) or ctx ends.
-func (e *Expirer) follow(ctx context.Context, prefix string) error {
-	var queue []entry
-	revision, err := e.list(ctx, prefix, func(kv storage.KeyValue) {
-		queue = append(queue, entry{key: kv.Key, revision: kv.ModRevision, at: e.due()})
-	})
-	if err != nil {
-		return err
-	}
-	events, err := e.store.Watch(ctx, prefix, revision)
-	if err != nil {
-		if errors.Is(err, storage.ErrCompacted) {
-			return nil
-		}
-		return fmt.Errorf("watching %s: %w", prefix, err)
-	}
+// follow adds the writes events brings to queue and deletes keys as they come due,
+// until events ends, ctx ends or a delete fails. It returns the queue and the revision
+// of the last event it took.
+func (e *Expirer) follow(ctx context.Context, events <-chan *storage.Event, queue []entry, revision int64) ([]entry, int64, error) {
 	var timer clock.Timer
 	var armed int64
 	defer func() {
@@ -120,9 +134,15 @@ func (e *Expirer) follow(ctx context.Context, prefix string) error {
 			timer.Stop()
 		}
 	}()
+	dueNow := make(chan time.Time) // closed: ready at once
+	close(dueNow)
 	for {
 		var due <-chan time.Time
-		if len(queue) > 0 {
+		switch {
+		case len(queue) == 0:
+		case queue[0].at <= e.clock.Now().UnixNano():
+			due = dueNow
+		default:
 			if timer == nil || armed != queue[0].at {
 				if timer != nil {
 					timer.Stop()
@@ -133,18 +153,23 @@ func (e *Expirer) follow(ctx context.Context, prefix string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return queue, revision, nil
 		case ev, ok := <-events:
 			if !ok {
-				return nil
+				return queue, revision, nil
 			}
+			revision = ev.KV.ModRevision
 			if ev.Type != storage.EventDelete {
 				queue = append(queue, entry{key: ev.KV.Key, revision: ev.KV.ModRevision, at: e.due()})
 			}
 		case <-due:
+			if timer != nil {
+				timer.Stop()
+			}
 			timer, armed = nil, 0
+			var err error
 			if queue, err = e.expire(ctx, queue); err != nil {
-				return err
+				return queue, revision, err
 			}
 		}
 	}
@@ -175,22 +200,35 @@ func (e *Expirer) list(ctx context.Context, prefix string, add func(storage.KeyV
 	}
 }
 
-// expire deletes the keys of the entries that are due and returns the rest of queue.
-// A key written since its entry (a conflict) or already gone is left alone. A failed
-// delete ends the pass with an error (the caller starts over from a fresh list).
+// deleteBatch is how many due keys one pass deletes, all at once: the store commits
+// concurrent writes together, and a pass that ends soon lets the watch be drained
+// between passes (a watcher that falls behind is cut off).
+const deleteBatch = 64
+
+// expire deletes the keys of up to deleteBatch entries that are due and returns the
+// rest of queue. A key written since its entry (a conflict) or already gone is left
+// alone. If a delete fails, the pass's entries stay queued and the error is returned.
 func (e *Expirer) expire(ctx context.Context, queue []entry) ([]entry, error) {
 	now := e.clock.Now().UnixNano()
 	n := 0
-	var err error
-	for n < len(queue) && queue[n].at <= now {
-		ent := queue[n]
-		_, derr := e.store.Delete(ctx, ent.key, ent.revision)
-		if derr != nil && !errors.Is(derr, storage.ErrConflict) && !errors.Is(derr, storage.ErrNotFound) {
-			err = fmt.Errorf("deleting expired %s: %w", ent.key, derr)
-			break
-		}
+	for n < len(queue) && n < deleteBatch && queue[n].at <= now {
 		n++
 	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ent := queue[i]
+			_, err := e.store.Delete(ctx, ent.key, ent.revision)
+			if err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
+				errs[i] = fmt.Errorf("deleting expired %s: %w", ent.key, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return queue, err
+	}
 	clear(queue[:n])
-	return queue[n:], err
+	return queue[n:], nil
 }

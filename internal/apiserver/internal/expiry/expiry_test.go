@@ -3,6 +3,7 @@ package expiry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -20,11 +21,14 @@ const (
 
 // syncedStore hands the Expirer its watch events one at a time and reports when the
 // Expirer has taken each in: after every event it sends a no-op one (the delete of a
-// key nobody wrote), which the Expirer receives only once it is done with the first.
+// key nobody wrote, at the same revision), which the Expirer receives only once it is
+// done with the first. A send on cut ends the current watch, as the store ends the
+// watch of a receiver that fell behind.
 type syncedStore struct {
 	*memory.Store
 	watching chan struct{} // receives once the Expirer has listed and watches
 	taken    chan struct{} // receives once per event the Expirer has taken in
+	cut      chan struct{}
 }
 
 func (s *syncedStore) Watch(ctx context.Context, p string, after int64) (<-chan *storage.Event, error) {
@@ -33,10 +37,18 @@ func (s *syncedStore) Watch(ctx context.Context, p string, after int64) (<-chan 
 		return nil, err
 	}
 	out := make(chan *storage.Event)
-	noop := &storage.Event{Type: storage.EventDelete, KV: storage.KeyValue{Key: p + "none"}}
 	go func() {
 		defer close(out)
-		for ev := range in {
+		for {
+			var ev *storage.Event
+			select {
+			case ev = <-in:
+			case <-s.cut:
+				return
+			case <-ctx.Done():
+				return
+			}
+			noop := &storage.Event{Type: storage.EventDelete, KV: storage.KeyValue{Key: p + "none", ModRevision: ev.KV.ModRevision}}
 			for _, e := range []*storage.Event{ev, noop} {
 				select {
 				case out <- e:
@@ -68,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 		t:      t,
 		ctx:    ctx,
 		cancel: cancel,
-		store:  &syncedStore{Store: memory.New(memory.Options{}), watching: make(chan struct{}, 1), taken: make(chan struct{}, 100)},
+		store:  &syncedStore{Store: memory.New(memory.Options{}), watching: make(chan struct{}, 1), taken: make(chan struct{}, 1000), cut: make(chan struct{})},
 		clock:  clocktesting.NewFakeClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)),
 	}
 	t.Cleanup(cancel)
@@ -204,6 +216,44 @@ func TestKeyDeletedByOthersIsSkipped(t *testing.T) {
 	<-f.store.taken // the delete's watch event
 	f.clock.Step(ttl)
 	f.eventuallyGone(kept)
+}
+
+func TestWatchThatEndsIsResumedWithItsDeadlines(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	key := prefix + "default/a"
+	f.write(key, true)
+	f.clock.Step(ttl / 2)
+	f.store.cut <- struct{}{}
+	<-f.store.watching // watching again, from the last revision seen
+	later := prefix + "default/later"
+	f.write(later, true) // the resumed watch delivers what came after
+
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(key) // on the deadline of its write, not TTL after the resumption
+	f.settled()
+	if !f.exists(later) {
+		t.Fatal("a later key was deleted with the earlier one")
+	}
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(later)
+}
+
+func TestManyDueKeysAreAllDeleted(t *testing.T) {
+	f := newFixture(t)
+	f.start()
+	const n = 3*deleteBatch + 1
+	for i := range n {
+		f.write(fmt.Sprintf("%sdefault/k%d", prefix, i), true)
+	}
+	f.clock.Step(ttl)
+	err := wait.PollUntilContextTimeout(f.ctx, time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		res, err := f.store.List(f.ctx, prefix, storage.ListOptions{})
+		return err == nil && len(res.Items) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("not every due key was deleted in passes of %d", deleteBatch)
+	}
 }
 
 func TestNewRejectsANonPositiveTTL(t *testing.T) {
