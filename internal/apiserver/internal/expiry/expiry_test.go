@@ -135,8 +135,9 @@ func (f *fixture) eventuallyGone(key string) {
 	}
 }
 
-// settled waits until the Expirer has armed its timer again (after one fired).
-func (f *fixture) settled() {
+// kept waits until the Expirer has armed its timer again (after one fired, so it is
+// done with what was due) and fails the test with why if key is gone.
+func (f *fixture) kept(key, why string) {
 	f.t.Helper()
 	err := wait.PollUntilContextTimeout(f.ctx, time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		return f.clock.HasWaiters(), nil
@@ -144,6 +145,20 @@ func (f *fixture) settled() {
 	if err != nil {
 		f.t.Fatal("the Expirer did not wait for its next key")
 	}
+	if !f.exists(key) {
+		f.t.Fatal(why)
+	}
+}
+
+// expireInTurn steps the clock half a TTL at a time: first, due at the first step,
+// goes; later, written half a TTL after it, stays until the second.
+func (f *fixture) expireInTurn(first, later string) {
+	f.t.Helper()
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(first)
+	f.kept(later, "a later key was deleted with the earlier one")
+	f.clock.Step(ttl / 2)
+	f.eventuallyGone(later)
 }
 
 func TestKeyExpiresTTLAfterItsLastWrite(t *testing.T) {
@@ -173,10 +188,7 @@ func TestRewrittenKeyLivesOn(t *testing.T) {
 	f.write(key, true)
 
 	f.clock.Step(ttl / 2) // the first write's entry is due, but the key changed since
-	f.settled()
-	if !f.exists(key) {
-		t.Fatal("deleted on the time to live of a write that was not its last")
-	}
+	f.kept(key, "deleted on the time to live of a write that was not its last")
 	f.clock.Step(ttl / 2)
 	f.eventuallyGone(key)
 }
@@ -194,14 +206,7 @@ func TestKeysStoredBeforeStartGetTheWholeTTL(t *testing.T) {
 	if !f.exists(old) {
 		t.Fatal("a key stored before the start was deleted at once")
 	}
-	f.clock.Step(ttl / 2)
-	f.eventuallyGone(old)
-	f.settled()
-	if !f.exists(later) {
-		t.Fatal("a later key was deleted with the earlier one")
-	}
-	f.clock.Step(ttl / 2)
-	f.eventuallyGone(later)
+	f.expireInTurn(old, later)
 }
 
 func TestKeyDeletedByOthersIsSkipped(t *testing.T) {
@@ -229,14 +234,7 @@ func TestWatchThatEndsIsResumedWithItsDeadlines(t *testing.T) {
 	later := prefix + "default/later"
 	f.write(later, true) // the resumed watch delivers what came after
 
-	f.clock.Step(ttl / 2)
-	f.eventuallyGone(key) // on the deadline of its write, not TTL after the resumption
-	f.settled()
-	if !f.exists(later) {
-		t.Fatal("a later key was deleted with the earlier one")
-	}
-	f.clock.Step(ttl / 2)
-	f.eventuallyGone(later)
+	f.expireInTurn(key, later) // key on the deadline of its write, not TTL after the resumption
 }
 
 func TestManyDueKeysAreAllDeleted(t *testing.T) {
