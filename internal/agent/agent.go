@@ -230,8 +230,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	podInformer := a.opts.Pods
 	if podInformer == nil {
-		factory := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
-			informers.WithTransform(cachetrim.StripManagedFields),
+		factory := cachetrim.NewInformerFactory(a.client,
 			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 				o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.opts.NodeName).String()
 			}))

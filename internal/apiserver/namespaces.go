@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -95,25 +96,14 @@ func (s *Server) promptNamespaceFinalization() {
 // last write. When it returns, open watches end.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.stoppingOnce.Do(func() { close(s.stopping) })
-	warmed := make(chan struct{})
-	go func() {
-		defer close(warmed)
-		s.warmFieldManagers(ctx)
-	}()
-	defer func() { <-warmed }()
-	writersDone := make(chan struct{})
-	go func() {
-		defer close(writersDone)
-		s.writers.Run(ctx, writeWorkers)
-	}()
-	defer func() { <-writersDone }()
+	// The rest of the background work runs beside the namespace loop; Run returns
+	// once all of it has.
+	var background sync.WaitGroup
+	defer background.Wait()
+	background.Go(func() { s.warmFieldManagers(ctx) })
+	background.Go(func() { s.writers.Run(ctx, writeWorkers) })
 	if expirer := s.eventExpirer(); expirer != nil {
-		expired := make(chan struct{})
-		go func() {
-			defer close(expired)
-			expirer.Run(ctx)
-		}()
-		defer func() { <-expired }()
+		background.Go(func() { expirer.Run(ctx) })
 	}
 	logger := klog.FromContext(ctx)
 	if s.namespaces == nil {

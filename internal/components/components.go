@@ -127,7 +127,7 @@ func (s *Set) run(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return fmt.Errorf("informers client: %w", err)
 	}
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(cachetrim.StripManagedFields))
+	factory := cachetrim.NewInformerFactory(client)
 	controllers, err := s.newControllers(cfg, factory)
 	if err != nil {
 		return err

@@ -115,7 +115,7 @@ func New(opts Options) (*Scheduler, error) {
 	}
 	factory := opts.Informers
 	if factory == nil {
-		s.factory = informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(cachetrim.StripManagedFields))
+		s.factory = cachetrim.NewInformerFactory(s.client)
 		factory = s.factory
 	}
 	podInformer, nodeInformer := factory.Core().V1().Pods(), factory.Core().V1().Nodes()

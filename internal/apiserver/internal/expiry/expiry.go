@@ -59,16 +59,11 @@ func New(store Store, prefixes []string, ttl time.Duration, c clock.Clock) (*Exp
 
 // Run expires keys until ctx ends.
 func (e *Expirer) Run(ctx context.Context) {
-	done := make(chan struct{}, len(e.prefixes))
+	var wg sync.WaitGroup
 	for _, p := range e.prefixes {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			e.runPrefix(ctx, p)
-		}()
+		wg.Go(func() { e.runPrefix(ctx, p) })
 	}
-	for range e.prefixes {
-		<-done
-	}
+	wg.Wait()
 }
 
 // runPrefix follows one prefix. A watch that ends (its receiver fell behind) is
